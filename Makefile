@@ -1,0 +1,28 @@
+# Two entry points, both self-installing into .venv (Python 3.11 + PyPI only).
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+
+.PHONY: book test bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+## make book: execute every notebook and build _build/html with warnings as errors
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+## make test: the whole suite (core, renderers, widgets, notebooks, browser)
+test: $(STAMP)
+	bash scripts/test.sh
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf _build .jupyter_cache

@@ -1,0 +1,52 @@
+"""convviz: convolution, transposed convolution and their gradients, computed by
+hand in numpy and checked against TensorFlow and PyTorch.
+
+The book's chapters import everything from here::
+
+    import convviz as cv
+    y = cv.conv2d(x, w, stride=2, padding="same")
+"""
+from .geometry import (
+    conv_output_size,
+    describe_conv,
+    describe_transpose,
+    same_padding,
+    transpose_output_size,
+    transpose_output_sizes,
+)
+from .ops import (
+    col2im,
+    conv2d,
+    conv2d_backprop_filter,
+    conv2d_backprop_input,
+    conv_transpose2d,
+    conv_transpose2d_direct,
+    im2col,
+    zero_insert,
+)
+from .jacobian import conv_matrix, jacobian, transpose_matrix
+from .check import CheckError, check
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "conv_output_size",
+    "describe_conv",
+    "describe_transpose",
+    "same_padding",
+    "transpose_output_size",
+    "transpose_output_sizes",
+    "col2im",
+    "conv2d",
+    "conv2d_backprop_filter",
+    "conv2d_backprop_input",
+    "conv_transpose2d",
+    "conv_transpose2d_direct",
+    "im2col",
+    "zero_insert",
+    "conv_matrix",
+    "jacobian",
+    "transpose_matrix",
+    "check",
+    "CheckError",
+]

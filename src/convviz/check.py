@@ -1,0 +1,118 @@
+"""Agreement checks between hand-computed values and framework results.
+
+Every number the book states goes through :func:`check`: it converts torch /
+TensorFlow tensors to numpy, compares shapes and values, renders a small pass
+table in notebooks and raises :class:`CheckError` with a readable diff
+otherwise -- which fails the book build (``raise_on_error``).
+Defined in chapter *Introduction*.
+"""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import List
+
+import numpy as np
+
+__all__ = ["check", "CheckError", "CheckResult", "to_numpy"]
+
+
+class CheckError(AssertionError):
+    """A hand-computed value disagrees with a framework."""
+
+
+def to_numpy(a) -> np.ndarray:
+    """numpy view of a numpy array, list, torch tensor or TensorFlow tensor."""
+    if hasattr(a, "detach"):  # torch
+        a = a.detach().cpu().numpy()
+    elif hasattr(a, "numpy") and not isinstance(a, np.ndarray):  # tf EagerTensor / Variable
+        a = a.numpy()
+    return np.asarray(a)
+
+
+def _integer_valued(a: np.ndarray) -> bool:
+    return a.dtype.kind in "biu" or (a.dtype.kind == "f" and bool(np.all(np.isfinite(a))) and bool(np.all(a == np.round(a))))
+
+
+@dataclass
+class Row:
+    source: str
+    shape: tuple
+    mode: str  # "exact" or "tol"
+    max_abs_diff: float
+    ok: bool
+
+
+@dataclass
+class CheckResult:
+    """Outcome of :func:`check`; renders as a table in Jupyter."""
+
+    name: str
+    hand_shape: tuple
+    rows: List[Row] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{r.source}: {'exact' if r.mode == 'exact' else f'max|diff|={r.max_abs_diff:.1e}'}" for r in self.rows)
+        return f"check {self.name!r} {'PASS' if self.ok else 'FAIL'} shape={self.hand_shape} ({parts})"
+
+    def _repr_html_(self) -> str:
+        cells = "".join(
+            f"<tr><td>{html.escape(r.source)}</td><td>{r.shape}</td>"
+            f"<td>{'exact (float64)' if r.mode == 'exact' else f'max |diff| = {r.max_abs_diff:.1e}'}</td>"
+            f"<td style='color:{'#1a7f37' if r.ok else '#cf222e'};font-weight:bold'>{'✔ pass' if r.ok else '✘ FAIL'}</td></tr>"
+            for r in self.rows
+        )
+        return (
+            "<table class='convviz-check'><caption style='text-align:left'>check: "
+            f"<b>{html.escape(self.name)}</b> — convviz vs frameworks</caption>"
+            "<tr><th>reference</th><th>shape</th><th>agreement</th><th></th></tr>"
+            f"{cells}</table>"
+        )
+
+
+def check(name: str, hand, *, tf=None, torch=None, rtol: float = None, atol: float = None, **others) -> CheckResult:
+    """Assert that ``hand`` equals every given reference (``tf=``, ``torch=``, ...).
+
+    Integer-valued results are compared exactly in float64; other values with a
+    tolerance suited to the references' precision (float32: rtol 1e-5, atol
+    1e-5 * max|hand|).  Layouts must already agree: convert TF's NHWC/HWIO with
+    :mod:`convviz.frameworks` first.  Raises :class:`CheckError` on mismatch.
+    """
+    refs = {k: v for k, v in (("TensorFlow", tf), ("PyTorch", torch)) if v is not None}
+    refs.update({k: v for k, v in others.items() if v is not None})
+    if not refs:
+        raise ValueError("check needs at least one reference: pass tf=..., torch=... or another name=value")
+    h = to_numpy(hand).astype(np.float64)
+    result = CheckResult(name, h.shape)
+    errors = []
+    for source, ref in refs.items():
+        r_raw = to_numpy(ref)
+        r = r_raw.astype(np.float64)
+        if r.shape != h.shape:
+            result.rows.append(Row(source, r.shape, "shape", float("nan"), False))
+            errors.append(f"  {source}: shape {r.shape} != convviz shape {h.shape}")
+            continue
+        diff = float(np.max(np.abs(h - r))) if h.size else 0.0
+        if _integer_valued(h) and _integer_valued(r):
+            ok, mode = bool(np.array_equal(h, r)), "exact"
+        else:
+            single = r_raw.dtype == np.float32 or r_raw.dtype == np.float16
+            rt = rtol if rtol is not None else (1e-5 if single else 1e-9)
+            scale = float(np.max(np.abs(h))) if h.size else 0.0
+            at = atol if atol is not None else rt * max(1.0, scale)
+            ok, mode = bool(np.allclose(h, r, rtol=rt, atol=at)), "tol"
+        result.rows.append(Row(source, r.shape, mode, diff, ok))
+        if not ok:
+            bad = np.argwhere(~np.isclose(h, r, rtol=rtol or 1e-5, atol=atol or 1e-5)) if h.ndim else np.zeros((1, 0), int)
+            where = ", ".join(f"{tuple(int(i) for i in idx)}: convviz {h[tuple(idx)]:g} vs {r[tuple(idx)]:g}" for idx in bad[:5])
+            errors.append(f"  {source}: max |diff| = {diff:g}; first mismatches: {where or h.item()} ")
+    if errors:
+        raise CheckError(f"check {name!r} failed:\n" + "\n".join(errors) + f"\nconvviz value:\n{h}")
+    return result

@@ -1,0 +1,12 @@
+"""First-principles sanity checks of the core against torch (the heavy differential tests live elsewhere)."""
+import numpy as np
+import torch
+
+import convviz as cv
+
+
+def test_conv2d_matches_torch_on_the_5x5_example():
+    x = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]], float)
+    k = np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]], float)
+    ref = torch.nn.functional.conv2d(torch.tensor(x)[None, None], torch.tensor(k)[None, None])[0, 0].numpy()
+    np.testing.assert_array_equal(cv.conv2d(x, k), ref)

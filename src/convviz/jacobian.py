@@ -2,17 +2,18 @@
 
 Both ops are bilinear, so every Jacobian entry is either zero or one kernel
 weight (wrt the input) or one input pixel (wrt the kernel).  We enumerate the
-(output position, kernel tap) pairs once and write the nonzeros straight into a
-zero tensor: no autodiff, no per-output backward passes.  Shapes follow
+(output position, kernel tap) pairs once per geometry and write the nonzeros
+straight into a zero tensor: no autodiff, no per-output backward passes.  Shapes follow
 ``tf.GradientTape.jacobian``: ``out.shape + wrt.shape``.
 Defined in chapter *Gradients of convolution and transposed convolution*.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from . import ops
-from .ops import ConvGeometry, _as4d, _patches, _shape4, conv_geometry, transpose_geometry
+from .ops import ConvGeometry, _as4d, _shape4, conv_geometry, transpose_geometry
 
 __all__ = ["jacobian", "conv_matrix", "transpose_matrix"]
 
@@ -36,65 +37,60 @@ def _taps(g: ConvGeometry, bounds_hw):
     return oy[valid], ox[valid], ki[valid], kj[valid], iy[valid], ix[valid]
 
 
-def _conv_input_jac(in_shape, W, g: ConvGeometry) -> np.ndarray:
-    """J[n,o,oy,ox, n,c,iy,ix] = W[o,c,i,j] for conv2d."""
-    n, c, h, w = in_shape
-    o = W.shape[0]
-    ho, wo = g.out_hw
-    oy, ox, ki, kj, iy, ix = _taps(g, (h, w))
+@lru_cache(maxsize=64)
+def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
+    """Where the nonzeros of a Jacobian go and where their values come from.
+
+    Returns ``(shape, dest, src)``: the Jacobian's shape, flat positions in it,
+    and flat positions in the source array (the kernel for ``*-input``, the
+    input for ``*-kernel``).  It depends only on shapes and geometry, so it is
+    cached: widgets and notebooks ask for the same geometry again and again.
+    """
+    n, cx = x_shape[:2]
     N = np.arange(n)[:, None, None, None]
-    O = np.arange(o)[None, :, None, None]
-    C = np.arange(c)[None, None, :, None]
-    rows = ((N * o + O) * ho + oy) * wo + ox
-    cols = ((N * c + C) * h + iy) * w + ix
-    vals = np.broadcast_to(W[:, :, ki, kj][None], rows.shape[:1] + W.shape[:2] + ki.shape)
-    rows, cols = np.broadcast_arrays(rows, cols)
-    J = np.zeros((n * o * ho * wo, n * c * h * w), dtype=W.dtype)
-    J[rows.ravel(), cols.ravel()] = vals.ravel()  # each (row, col) occurs once: plain assignment
-    return J.reshape((n, o, ho, wo, n, c, h, w))
+    if kind.startswith("conv2d"):
+        o, c, kh, kw = w_shape
+        h, w = x_shape[2:]
+        ho, wo = g.out_hw
+        oy, ox, ki, kj, iy, ix = _taps(g, (h, w))
+        O = np.arange(o)[None, :, None, None]
+        C = np.arange(c)[None, None, :, None]
+        row = ((N * o + O) * ho + oy) * wo + ox
+        if kind == "conv2d-input":
+            shape = (n, o, ho, wo, n, c, h, w)
+            col = ((N * c + C) * h + iy) * w + ix
+            src = ((O * c + C) * kh + ki) * kw + kj
+        else:
+            shape = (n, o, ho, wo, o, c, kh, kw)
+            col = ((O * c + C) * kh + ki) * kw + kj
+            src = ((N * c + C) * h + iy) * w + ix
+    else:
+        ci, co, kh, kw = w_shape
+        h, w = x_shape[2:]
+        P, Q = g.in_hw  # the transposed output is the forward conv's input
+        oy, ox, ki, kj, iy, ix = _taps(g, (P, Q))
+        CO = np.arange(co)[None, :, None, None]
+        CI = np.arange(ci)[None, None, :, None]
+        row = ((N * co + CO) * P + iy) * Q + ix
+        if kind == "conv_transpose2d-input":
+            shape = (n, co, P, Q, n, ci, h, w)
+            col = ((N * ci + CI) * h + oy) * w + ox
+            src = ((CI * co + CO) * kh + ki) * kw + kj
+        else:
+            shape = (n, co, P, Q, ci, co, kh, kw)
+            col = ((CI * co + CO) * kh + ki) * kw + kj
+            src = ((N * ci + CI) * h + oy) * w + ox
+    ncols = int(np.prod(shape[4:]))
+    dest, src = np.broadcast_arrays(row * ncols + col, src)
+    # each (output, wrt) pair is hit by exactly one tap, so plain assignment suffices
+    return shape, dest.ravel(), src.ravel()
 
 
-def _conv_kernel_jac(X, w_shape, g: ConvGeometry) -> np.ndarray:
-    """J[n,o,oy,ox, o,c,i,j] = padded x[n, c, oy*s+i*d, ox*s+j*d] for conv2d."""
-    p = _patches(X, g)  # N C Ho Wo kh kw
-    o = w_shape[0]
-    return np.einsum("nchwij,op->nohwpcij", p, np.eye(o, dtype=X.dtype))
-
-
-def _transpose_input_jac(in_shape, W, g: ConvGeometry) -> np.ndarray:
-    """J[n,co,p,q, n,ci,h,w] = W[ci,co,i,j] where (p,q) = (h,w)*s - pad + (i,j)*d."""
-    n, ci, h, w = in_shape
-    co = W.shape[1]
-    P, Q = g.in_hw  # the transposed output is the forward conv's input
-    oy, ox, ki, kj, iy, ix = _taps(g, (P, Q))
-    N = np.arange(n)[:, None, None, None]
-    CO = np.arange(co)[None, :, None, None]
-    CI = np.arange(ci)[None, None, :, None]
-    rows = ((N * co + CO) * P + iy) * Q + ix
-    cols = ((N * ci + CI) * h + oy) * w + ox
-    vals = np.broadcast_to(W[:, :, ki, kj].transpose(1, 0, 2)[None], (n, co, ci) + ki.shape)
-    rows, cols = np.broadcast_arrays(rows, cols)
-    J = np.zeros((n * co * P * Q, n * ci * h * w), dtype=W.dtype)
-    J[rows.ravel(), cols.ravel()] = vals.ravel()
-    return J.reshape((n, co, P, Q, n, ci, h, w))
-
-
-def _transpose_kernel_jac(X, w_shape, g: ConvGeometry) -> np.ndarray:
-    """J[n,co,p,q, ci,co,i,j] = x[n,ci,h,w] where (p,q) = (h,w)*s - pad + (i,j)*d."""
-    n, ci, h, w = X.shape
-    co, kh, kw = w_shape[1:]
-    P, Q = g.in_hw
-    oy, ox, ki, kj, iy, ix = _taps(g, (P, Q))
-    N = np.arange(n)[:, None, None, None]
-    CO = np.arange(co)[None, :, None, None]
-    CI = np.arange(ci)[None, None, :, None]
-    rows = ((N * co + CO) * P + iy) * Q + ix
-    cols = ((CI * co + CO) * kh + ki) * kw + kj
-    vals = np.broadcast_to(X[:, :, oy, ox][:, None], (n, co, ci) + oy.shape)
-    rows, cols = np.broadcast_arrays(rows, cols)
-    J = np.zeros((n * co * P * Q, ci * co * kh * kw), dtype=X.dtype)
-    J[rows.ravel(), cols.ravel()] = vals.ravel()
-    return J.reshape((n, co, P, Q, ci, co, kh, kw))
+def _fill(kind, x_shape, w_shape, g, source: np.ndarray) -> np.ndarray:
+    shape, dest, src = _pattern(kind, tuple(x_shape), tuple(w_shape), g)
+    J = np.zeros(int(np.prod(shape)), dtype=source.dtype)
+    J[dest] = source.ravel()[src]
+    return J.reshape(shape)
 
 
 _OPS = {
@@ -121,11 +117,18 @@ def jacobian(op, x, w, wrt: str = "input", **params) -> np.ndarray:
     dtype = np.result_type(X, W)
     X, W = X.astype(dtype, copy=False), W.astype(dtype, copy=False)
     if name == "conv2d":
-        y = ops.conv2d(X, W, **params)  # validates everything
-        g = conv_geometry(X.shape[2:], W.shape[2:], params.get("stride", 1), params.get("padding", 0), params.get("dilation", 1))
-        J = _conv_input_jac(X.shape, W, g) if wrt == "input" else _conv_kernel_jac(X, W.shape, g)
+        unknown = set(params) - {"stride", "padding", "dilation"}
+        if X.shape[1] != W.shape[1]:
+            raise ValueError(f"w has {W.shape[1]} input channels (w.shape[1]) but x has {X.shape[1]} channels (x.shape[1]); they must match")
     else:
-        y = ops.conv_transpose2d(X, W, **params)
+        unknown = set(params) - {"stride", "padding", "output_padding", "dilation", "output_size"}
+        if X.shape[1] != W.shape[0]:
+            raise ValueError(f"w has {W.shape[0]} input channels (w.shape[0]) but x has {X.shape[1]} channels (x.shape[1]); they must match")
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {name}")
+    if name == "conv2d":
+        g = conv_geometry(X.shape[2:], W.shape[2:], params.get("stride", 1), params.get("padding", 0), params.get("dilation", 1))
+    else:
         g, _ = transpose_geometry(
             X.shape[2:],
             W.shape[2:],
@@ -135,8 +138,7 @@ def jacobian(op, x, w, wrt: str = "input", **params) -> np.ndarray:
             params.get("dilation", 1),
             params.get("output_size"),
         )
-        J = _transpose_input_jac(X.shape, W, g) if wrt == "input" else _transpose_kernel_jac(X, W.shape, g)
-    assert J.shape[:4] == y.shape
+    J = _fill(f"{name}-{wrt}", X.shape, W.shape, g, W if wrt == "input" else X)
     if sx and sw:
         out2 = J.shape[2:4]
         tgt = X.shape[2:] if wrt == "input" else W.shape[2:]
@@ -156,7 +158,7 @@ def conv_matrix(input_shape, w, stride=1, padding=0, dilation=1) -> np.ndarray:
     if W.shape[1] != shape[1]:
         raise ValueError(f"w has {W.shape[1]} input channels but input_shape has {shape[1]}; they must match")
     g = conv_geometry(shape[2:], W.shape[2:], stride, padding, dilation)
-    J = _conv_input_jac(shape, W, g)
+    J = _fill("conv2d-input", shape, W.shape, g, W)
     n_out = int(np.prod(J.shape[:4]))
     return J.reshape(n_out, -1)
 
@@ -168,5 +170,5 @@ def transpose_matrix(input_shape, w, stride=1, padding=0, output_padding=0, dila
     if W.shape[0] != shape[1]:
         raise ValueError(f"w has {W.shape[0]} input channels but input_shape has {shape[1]}; they must match")
     g, _ = transpose_geometry(shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
-    J = _transpose_input_jac(shape, W, g)
+    J = _fill("conv_transpose2d-input", shape, W.shape, g, W)
     return J.reshape(int(np.prod(J.shape[:4])), -1)

@@ -266,13 +266,23 @@ def zero_insert(x, stride) -> np.ndarray:
 # ----------------------------------------------------------------------------
 # forward ops
 # ----------------------------------------------------------------------------
-def _gemm_conv(p: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """(N, C, Ho, Wo, kh, kw) patches times (O, C, kh, kw) weights -> NCHW output."""
-    n, c, ho, wo, kh, kw = p.shape
-    o = W.shape[0]
-    cols = p.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
-    y = cols @ W.reshape(o, c * kh * kw).T
-    return np.ascontiguousarray(y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2))
+def _cols(X: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """im2col in GEMM-friendly order: (C*kh*kw, N*Ho*Wo), contiguous.
+
+    Working channel-first (C, N, H, W) makes the innermost copied run a whole
+    output row, which is what makes this copy cheap.
+    """
+    n, c, h, w = X.shape
+    t, b, l, r = g.pads
+    if any(g.pads):
+        xp = np.zeros((c, n, h + t + b, w + l + r), dtype=X.dtype)
+        xp[:, :, t : t + h, l : l + w] = X.transpose(1, 0, 2, 3)
+    else:
+        xp = X.transpose(1, 0, 2, 3)
+    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = g.kernel_hw, g.stride, g.dilation, g.out_hw
+    win = sliding_window_view(xp, (effective_kernel(kh, dh), effective_kernel(kw, dw)), axis=(2, 3))
+    win = win[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, ::dh, ::dw]  # C N Ho Wo kh kw
+    return np.ascontiguousarray(win.transpose(0, 4, 5, 1, 2, 3)).reshape(c * kh * kw, n * ho * wo)
 
 
 def conv2d(x, w, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -290,16 +300,28 @@ def conv2d(x, w, stride=1, padding=0, dilation=1) -> np.ndarray:
         )
     dtype = np.result_type(X, W)
     g = conv_geometry(X.shape[2:], W.shape[2:], stride, padding, dilation)
-    y = _gemm_conv(_patches(X.astype(dtype, copy=False), g), W.astype(dtype, copy=False))
+    o = W.shape[0]
+    y = W.astype(dtype, copy=False).reshape(o, -1) @ _cols(X.astype(dtype, copy=False), g)
+    y = y.reshape(o, X.shape[0], *g.out_hw).transpose(1, 0, 2, 3)  # (O, N, ...) -> NCHW view
     return y[0, 0] if (sx and sw) else y
 
 
 def _adjoint(grad: np.ndarray, W: np.ndarray, g: ConvGeometry, canvas_hw) -> np.ndarray:
-    """W^T @ grad followed by col2im: shared by the input gradient and conv_transpose2d."""
+    """W^T @ grad followed by col2im: shared by the input gradient and conv_transpose2d.
+
+    Returns an (N, C, *canvas_hw) view of a channel-first canvas.
+    """
     n, o, ho, wo = grad.shape
     c, kh, kw = W.shape[1:]
-    cols = W.reshape(o, c * kh * kw).T @ grad.reshape(n, o, ho * wo)  # (N, C*kh*kw, L)
-    return _scatter(cols.reshape(n, c, kh, kw, ho, wo), g, canvas_hw)
+    (sh, sw), (dh, dw) = g.stride, g.dilation
+    gt = grad.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+    cols = (W.reshape(o, c * kh * kw).T @ gt).reshape(c, kh, kw, n, ho, wo)
+    canvas = np.zeros((c, n) + tuple(canvas_hw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            sl = canvas[:, :, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
+            np.add(sl, cols[:, i, j], out=sl)
+    return canvas.transpose(1, 0, 2, 3)
 
 
 def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None) -> np.ndarray:
@@ -409,10 +431,7 @@ def conv2d_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilat
     g = conv_geometry(X.shape[2:], fshape[2:], stride, padding, dilation)
     _check_grad(G, (X.shape[0], fshape[0]) + g.out_hw)
     dtype = np.result_type(X, G)
-    p = _patches(X.astype(dtype, copy=False), g)  # N C Ho Wo kh kw
-    n, c, ho, wo, kh, kw = p.shape
-    o = fshape[0]
-    g2 = G.astype(dtype, copy=False).transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
-    cols = p.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
-    dw = (g2 @ cols).reshape(fshape)
+    cols = _cols(X.astype(dtype, copy=False), g)  # (C*kh*kw, N*Ho*Wo)
+    gt = G.astype(dtype, copy=False).transpose(1, 0, 2, 3).reshape(fshape[0], -1)
+    dw = (gt @ cols.T).reshape(fshape)
     return dw[0, 0] if squeeze else dw

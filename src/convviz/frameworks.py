@@ -251,17 +251,22 @@ def tf_jacobian(op: str, x, w, wrt="input", **params):
         )
         t, b, l, r = g.pads
         p = params.get("padding", 0)
-        pad = "SAME" if isinstance(p, str) and p.lower() == "same" else [[0, 0], [t, b], [l, r], [0, 0]]
+        pad = p.upper() if isinstance(p, str) else [[0, 0], [t, b], [l, r], [0, 0]]  # strings: see pfor below
         return tf.nn.conv2d_transpose(
             X, Wt, [X.shape[0], *g.in_hw, Wt.shape[2]], strides=[1, *g.stride, 1], padding=pad,
             dilations=[1, *g.dilation, 1],
         )
 
     target = X if wrt == "input" else Wt
-    with tf.GradientTape() as tape:
+    # TF 2.21's vectorized jacobian (pfor) drops the explicit paddings of Conv2DBackpropFilter
+    # ("explicit_paddings attribute must contain 8 values"): numeric padding wrt the kernel
+    # takes the slower per-row loop instead.
+    p = params.get("padding", 0)
+    pfor = wrt == "input" or isinstance(p, str)
+    with tf.GradientTape(persistent=not pfor) as tape:
         tape.watch(target)
         y = run(X, Wt) if wrt == "input" else run(X, target)
-    J = tape.jacobian(y, target).numpy()  # NHWC + (NHWC or HWIO/HWOI)
+    J = tape.jacobian(y, target, experimental_use_pfor=pfor).numpy()  # NHWC + (NHWC or HWIO/HWOI)
     J = np.transpose(J, (0, 3, 1, 2, 4, 5, 6, 7))  # out -> NCHW
     if wrt == "input":
         return np.transpose(J, (0, 1, 2, 3, 4, 7, 5, 6))

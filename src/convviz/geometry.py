@@ -198,18 +198,14 @@ def transpose_output_sizes(i: int, k: int, stride: int = 1, padding=0, dilation:
     dilation = check_int("dilation", dilation, 1)
     if isinstance(padding, str) and padding.lower() == "same":
         return list(range(stride * (i - 1) + 1, stride * i + 1))
-    sizes = []
-    for a in range(stride):
-        try:
-            o = transpose_output_size(i, k, stride, padding, 0, dilation) + a
-        except ValueError:
-            continue
-        try:
-            if conv_output_size(o, k, stride, padding, dilation) == i:
-                sizes.append(o)
-        except ValueError:
-            pass
-    return sizes
+    if isinstance(padding, str):
+        before, after = _padding_1d(padding, i, k, stride, dilation, 0)  # 'valid'; other strings raise
+    else:
+        before, after = _pads_1d(padding, i, k, stride, dilation)
+    # the convolution maps exactly o in [base, base + s - 1] to i; sizes < 1 do not exist (the
+    # padding may crop the whole of the smallest ones, yet leave o >= 1 for a larger output_padding)
+    base = (i - 1) * stride - before - after + effective_kernel(k, dilation)
+    return [o for o in range(max(1, base), base + stride) if conv_output_size(o, k, stride, (before, after), dilation) == i]
 
 
 def output_padding_for(i: int, o: int, k: int, stride: int, padding, dilation: int) -> Tuple[Tuple[int, int], int]:

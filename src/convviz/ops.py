@@ -74,7 +74,7 @@ def _as4d(a, name: str, layout: str) -> Tuple[np.ndarray, bool]:
 
 def _shape4(shape, name: str, layout: str) -> Tuple[Tuple[int, int, int, int], bool]:
     try:
-        shape = tuple(int(s) for s in shape)
+        shape = tuple(shape)  # no int() here: it would silently truncate 2.5 to 2
     except TypeError:
         raise ValueError(f"{name} must be a shape tuple, got {shape!r}") from None
     if len(shape) == 2:
@@ -83,8 +83,7 @@ def _shape4(shape, name: str, layout: str) -> Tuple[Tuple[int, int, int, int], b
         squeeze = False
     else:
         raise ValueError(f"{name} must have 2 (H, W) or 4 {layout} entries, got {shape!r}")
-    for n, s in zip(layout, shape):
-        check_int(f"{name} ({n})", s, 1)
+    shape = tuple(check_int(f"{name} ({n})", s, 1) for n, s in zip(layout, shape))
     return shape, squeeze
 
 
@@ -137,7 +136,10 @@ def transpose_geometry(in_hw, kernel_hw, stride=1, padding=0, output_padding=0, 
     op = pair(output_padding, "output_padding", minimum=0)
     if output_size is not None:
         if op != (0, 0):
-            raise ValueError("give either output_padding or output_size, not both")
+            raise ValueError(
+                f"give either output_padding or output_size, not both: got output_padding={output_padding!r} "
+                f"and output_size={output_size!r}; allowed: output_padding=0 when output_size is given"
+            )
         osz = pair(output_size, "output_size")
         if isinstance(padding, str):
             specs = [padding, padding]
@@ -156,8 +158,11 @@ def transpose_geometry(in_hw, kernel_hw, stride=1, padding=0, output_padding=0, 
                     f"output_padding must be 0 with padding='same', got {output_padding}; "
                     "pick the size with output_size instead"
                 )
-            out = (in_hw[0] * s[0], in_hw[1] * s[1])
-            pads = same_padding(out[0], kernel_hw[0], s[0], d[0]) + same_padding(out[1], kernel_hw[1], s[1], d[1])
+            # o = i * s; when d(k-1)+1 < s SAME pads nothing and the last s - d(k-1) - 1
+            # rows/cols are reached by no tap: they come from output padding
+            res = [output_padding_for(in_hw[a], in_hw[a] * s[a], kernel_hw[a], s[a], "same", d[a]) for a in (0, 1)]
+            pads = res[0][0] + res[1][0]
+            op = (res[0][1], res[1][1])
         else:
             pads = resolve_padding(padding, in_hw, kernel_hw, s, d)
     out = []
@@ -367,10 +372,12 @@ def conv_transpose2d_direct(x, w, stride=1, padding=0, output_padding=0, dilatio
     g, op = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
     pads = direct_padding(g, op)
     z = zero_insert(X, g.stride)
-    # negative padding = crop
+    # pad first, then crop (negative padding): a large crop can reach through z into the
+    # padding on the other side (e.g. output_padding added to a fully cropped 1-pixel input)
+    z = np.pad(z, ((0, 0), (0, 0), (max(0, pads[0]), max(0, pads[1])), (max(0, pads[2]), max(0, pads[3]))))
     z = z[:, :, max(0, -pads[0]) : z.shape[2] - max(0, -pads[1]), max(0, -pads[2]) : z.shape[3] - max(0, -pads[3])]
     flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
-    y = conv2d(z, flipped, 1, tuple(max(0, p) for p in pads), g.dilation)
+    y = conv2d(z, flipped, 1, 0, g.dilation)
     return y[0, 0] if (sx and sw) else y
 
 

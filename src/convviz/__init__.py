@@ -50,3 +50,17 @@ __all__ = [
     "check",
     "CheckError",
 ]
+
+
+# Pictures and widgets load on first use (``cv.render``, ``cv.style``, ``cv.widgets``
+# or ``from convviz import render``): ``import convviz`` stays numpy-only, and
+# ipywidgets is imported only by ``convviz.widgets``.
+_LAZY_SUBMODULES = ("style", "render", "widgets")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,66 @@
+"""Matplotlib pictures of convolution, transposed convolution and their gradients.
+
+Every figure function returns a :class:`matplotlib.figure.Figure` (not managed
+by pyplot, so nothing leaks; it still displays in Jupyter) whose
+``fig.convviz`` dict holds the grids and highlight artists; every ``animate_*``
+returns an :class:`Animation`: self-contained JavaScript (frames embedded as
+PNG, no CDN, <= 1 MB) that displays in notebooks and in the built book.
+
+===========================  ==================================  ==========================
+figure                       animation                           chapter
+===========================  ==================================  ==========================
+:func:`sliding_window`       :func:`animate_conv`                Conv2d and its gradient
+:func:`im2col_figure`        :func:`animate_im2col`              Conv2d and its gradient
+:func:`col2im_scatter`       :func:`animate_transpose`           Transposed convolution
+:func:`overlap_map`          :func:`animate_overlap`             Transposed convolution
+:func:`jacobian_grids`       :func:`animate_jacobian`            Gradients (Jacobians)
+:func:`conv_matrix_figure`   :func:`animate_conv_matrix`         Transposed convolution
+===========================  ==================================  ==========================
+
+Colours come from :mod:`convviz.style`.
+"""
+from .render_base import Animation, ConvFigure, Grid, animate, figure_png, fmt
+from .render_conv import Im2colScene, SlidingWindowScene, animate_conv, animate_im2col, im2col_figure, sliding_window
+from .render_jacobian import (
+    ConvMatrixScene,
+    JacobianScene,
+    animate_conv_matrix,
+    animate_jacobian,
+    conv_matrix_figure,
+    jacobian_grids,
+)
+from .render_transpose import (
+    Col2imScene,
+    OverlapScene,
+    animate_overlap,
+    animate_transpose,
+    col2im_scatter,
+    overlap_map,
+)
+
+__all__ = [
+    "sliding_window",
+    "animate_conv",
+    "im2col_figure",
+    "animate_im2col",
+    "col2im_scatter",
+    "animate_transpose",
+    "overlap_map",
+    "animate_overlap",
+    "jacobian_grids",
+    "animate_jacobian",
+    "conv_matrix_figure",
+    "animate_conv_matrix",
+    "Animation",
+    "ConvFigure",
+    "Grid",
+    "animate",
+    "figure_png",
+    "fmt",
+    "SlidingWindowScene",
+    "Im2colScene",
+    "Col2imScene",
+    "OverlapScene",
+    "JacobianScene",
+    "ConvMatrixScene",
+]

@@ -15,7 +15,7 @@ $(STAMP): requirements.txt pyproject.toml
 
 ## make book: execute every notebook and build _build/html with warnings as errors
 book: $(STAMP)
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	bash scripts/build_book.sh
 
 ## make test: the whole suite (core, renderers, widgets, notebooks, browser)
 test: $(STAMP)
@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_widgets.py
 
 clean:
 	rm -rf _build .jupyter_cache

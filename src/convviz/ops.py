@@ -15,7 +15,7 @@ kernel followed by col2im.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import NamedTuple, Tuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -87,29 +87,20 @@ def _shape4(shape, name: str, layout: str) -> Tuple[Tuple[int, int, int, int], b
     return shape, squeeze
 
 
-class ConvGeometry(tuple):
+class ConvGeometry(NamedTuple):
     """Resolved geometry of one convolution: sizes, stride, dilation, padding."""
 
-    __slots__ = ()
-    _fields = ("in_hw", "kernel_hw", "stride", "dilation", "pads", "out_hw")
-
-    def __new__(cls, in_hw, kernel_hw, stride, dilation, pads, out_hw):
-        return tuple.__new__(cls, (in_hw, kernel_hw, stride, dilation, pads, out_hw))
-
-    in_hw = property(lambda self: self[0])
-    kernel_hw = property(lambda self: self[1])
-    stride = property(lambda self: self[2])
-    dilation = property(lambda self: self[3])
-    pads = property(lambda self: self[4])  # (top, bottom, left, right)
-    out_hw = property(lambda self: self[5])
+    in_hw: Tuple[int, int]
+    kernel_hw: Tuple[int, int]
+    stride: Tuple[int, int]
+    dilation: Tuple[int, int]
+    pads: Tuple[int, int, int, int]  # (top, bottom, left, right)
+    out_hw: Tuple[int, int]
 
     @property
-    def padded_hw(self):
+    def padded_hw(self) -> Tuple[int, int]:
         t, b, l, r = self.pads
         return (self.in_hw[0] + t + b, self.in_hw[1] + l + r)
-
-    def __repr__(self):
-        return "ConvGeometry(" + ", ".join(f"{k}={v}" for k, v in zip(self._fields, self)) + ")"
 
 
 def conv_geometry(in_hw, kernel_hw, stride=1, padding=0, dilation=1) -> ConvGeometry:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .ops import ConvGeometry, _as4d, _shape4, conv_geometry, transpose_geometry
+from .ops import ConvGeometry, _as4d, _operands, _shape4, conv_geometry, transpose_geometry
 
 __all__ = ["jacobian", "conv_matrix", "transpose_matrix"]
 
@@ -112,18 +112,11 @@ def jacobian(op, x, w, wrt: str = "input", **params) -> np.ndarray:
         raise ValueError(f"op must be conv2d or conv_transpose2d (function or name), got {op!r}")
     if wrt not in ("input", "kernel"):
         raise ValueError(f"wrt must be 'input' or 'kernel', got {wrt!r}")
-    X, sx = _as4d(x, "x", "NCHW")
-    W, sw = _as4d(w, "w", "OIHW" if name == "conv2d" else "(C_in, C_out, kh, kw)")
-    dtype = np.result_type(X, W)
-    X, W = X.astype(dtype, copy=False), W.astype(dtype, copy=False)
-    if name == "conv2d":
-        unknown = set(params) - {"stride", "padding", "dilation"}
-        if X.shape[1] != W.shape[1]:
-            raise ValueError(f"w has {W.shape[1]} input channels (w.shape[1]) but x has {X.shape[1]} channels (x.shape[1]); they must match")
-    else:
-        unknown = set(params) - {"stride", "padding", "output_padding", "dilation", "output_size"}
-        if X.shape[1] != W.shape[0]:
-            raise ValueError(f"w has {W.shape[0]} input channels (w.shape[0]) but x has {X.shape[1]} channels (x.shape[1]); they must match")
+    X, W, squeeze = _operands(x, w, transposed=name == "conv_transpose2d")
+    allowed = {"stride", "padding", "dilation"}
+    if name == "conv_transpose2d":
+        allowed |= {"output_padding", "output_size"}
+    unknown = set(params) - allowed
     if unknown:
         raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {name}")
     if name == "conv2d":
@@ -139,7 +132,7 @@ def jacobian(op, x, w, wrt: str = "input", **params) -> np.ndarray:
             params.get("output_size"),
         )
     J = _fill(f"{name}-{wrt}", X.shape, W.shape, g, W if wrt == "input" else X)
-    if sx and sw:
+    if squeeze:
         out2 = J.shape[2:4]
         tgt = X.shape[2:] if wrt == "input" else W.shape[2:]
         return J.reshape(out2 + tgt)

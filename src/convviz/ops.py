@@ -72,6 +72,24 @@ def _as4d(a, name: str, layout: str) -> Tuple[np.ndarray, bool]:
     raise ValueError(f"{name} must be 2-D (H, W) or 4-D {layout}, got ndim={arr.ndim} with shape {arr.shape}")
 
 
+def _operands(x, w, transposed: bool):
+    """``x`` and ``w`` as 4-D arrays of one float dtype, and whether both were 2-D.
+
+    Checks that the channels meet: ``w.shape[1]`` for a convolution (OIHW),
+    ``w.shape[0]`` for a transposed one ((C_in, C_out, kh, kw)).
+    """
+    X, x2d = _as4d(x, "x", "NCHW")
+    W, w2d = _as4d(w, "w", "(C_in, C_out, kh, kw)" if transposed else "OIHW")
+    axis = 0 if transposed else 1
+    if X.shape[1] != W.shape[axis]:
+        raise ValueError(
+            f"w has {W.shape[axis]} input channels (w.shape[{axis}]) but x has {X.shape[1]} channels "
+            "(x.shape[1]); they must match"
+        )
+    dtype = np.result_type(X, W)
+    return X.astype(dtype, copy=False), W.astype(dtype, copy=False), x2d and w2d
+
+
 def _shape4(shape, name: str, layout: str) -> Tuple[Tuple[int, int, int, int], bool]:
     try:
         shape = tuple(shape)  # no int() here: it would silently truncate 2.5 to 2
@@ -288,18 +306,12 @@ def conv2d(x, w, stride=1, padding=0, dilation=1) -> np.ndarray:
     ``padding``: int, (ph, pw), (top, bottom, left, right), "valid" or "same"
     (TensorFlow's rule, any stride).  Defined in chapter *Conv2d and its gradient*.
     """
-    X, sx = _as4d(x, "x", "NCHW")
-    W, sw = _as4d(w, "w", "OIHW")
-    if X.shape[1] != W.shape[1]:
-        raise ValueError(
-            f"w has {W.shape[1]} input channels (w.shape[1]) but x has {X.shape[1]} channels (x.shape[1]); they must match"
-        )
-    dtype = np.result_type(X, W)
+    X, W, squeeze = _operands(x, w, transposed=False)
     g = conv_geometry(X.shape[2:], W.shape[2:], stride, padding, dilation)
     o = W.shape[0]
-    y = W.astype(dtype, copy=False).reshape(o, -1) @ _cols(X.astype(dtype, copy=False), g)
+    y = W.reshape(o, -1) @ _cols(X, g)
     y = y.reshape(o, X.shape[0], *g.out_hw).transpose(1, 0, 2, 3)  # (O, N, ...) -> NCHW view
-    return y[0, 0] if (sx and sw) else y
+    return y[0, 0] if squeeze else y
 
 
 def _adjoint(grad: np.ndarray, W: np.ndarray, g: ConvGeometry, canvas_hw) -> np.ndarray:
@@ -329,20 +341,14 @@ def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, ou
     ``output_size`` picks one of the valid sizes instead (TensorFlow's
     ``output_shape``).  Defined in chapter *Transposed convolution*.
     """
-    X, sx = _as4d(x, "x", "NCHW")
-    W, sw = _as4d(w, "w", "(C_in, C_out, kh, kw)")
-    if X.shape[1] != W.shape[0]:
-        raise ValueError(
-            f"w has {W.shape[0]} input channels (w.shape[0]) but x has {X.shape[1]} channels (x.shape[1]); they must match"
-        )
-    dtype = np.result_type(X, W)
+    X, W, squeeze = _operands(x, w, transposed=True)
     g, op = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
     t, b, l, r = g.pads
     (kh, kw), (sh, sw_), (dh, dw) = g.kernel_hw, g.stride, g.dilation
     full = ((X.shape[2] - 1) * sh + effective_kernel(kh, dh) + op[0], (X.shape[3] - 1) * sw_ + effective_kernel(kw, dw) + op[1])
-    canvas = _adjoint(X.astype(dtype, copy=False), W.astype(dtype, copy=False), g, full)
+    canvas = _adjoint(X, W, g, full)
     y = canvas[:, :, t : full[0] - b, l : full[1] - r]
-    return y[0, 0] if (sx and sw) else y
+    return y[0, 0] if squeeze else y
 
 
 def conv_transpose2d_direct(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None) -> np.ndarray:
@@ -354,12 +360,7 @@ def conv_transpose2d_direct(x, w, stride=1, padding=0, output_padding=0, dilatio
     180 degrees and its in/out channels swapped.  Same result as
     :func:`conv_transpose2d`, different algorithm.
     """
-    X, sx = _as4d(x, "x", "NCHW")
-    W, sw = _as4d(w, "w", "(C_in, C_out, kh, kw)")
-    if X.shape[1] != W.shape[0]:
-        raise ValueError(
-            f"w has {W.shape[0]} input channels (w.shape[0]) but x has {X.shape[1]} channels (x.shape[1]); they must match"
-        )
+    X, W, squeeze = _operands(x, w, transposed=True)
     g, op = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
     pads = direct_padding(g, op)
     z = zero_insert(X, g.stride)
@@ -369,7 +370,7 @@ def conv_transpose2d_direct(x, w, stride=1, padding=0, output_padding=0, dilatio
     z = z[:, :, max(0, -pads[0]) : z.shape[2] - max(0, -pads[1]), max(0, -pads[2]) : z.shape[3] - max(0, -pads[3])]
     flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     y = conv2d(z, flipped, 1, 0, g.dilation)
-    return y[0, 0] if (sx and sw) else y
+    return y[0, 0] if squeeze else y
 
 
 def direct_padding(g: ConvGeometry, output_padding) -> Tuple[int, int, int, int]:

@@ -15,7 +15,7 @@ import torch.nn.functional as F  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 import convviz as cv  # noqa: E402
-from convviz import render, style  # noqa: E402
+from convviz import render, render_base, style  # noqa: E402
 from convviz.render_conv import tap_cells  # noqa: E402
 
 RNG = np.random.default_rng(1234)
@@ -254,7 +254,13 @@ def test_col2im_scatter_same_padding_and_gradient_role():
     np.testing.assert_array_equal(fig.convviz["output"].text_values(), full[before : 7 - after, before : 7 - after])
     assert fig.convviz["x"].role == fig.convviz["output"].role == "gradient"  # dL/dy in, dL/dx out
     assert fig.convviz["x"].image.cmap(1.0) == style.CMAPS["gradient"](1.0)
-    assert fig.convviz["patch_title"].get_text().startswith("patch = g[")
+    # the patch is an upstream-gradient entry times the kernel, and says so
+    assert fig.convviz["patch_title"].get_text() == "patch = dL/dy[2,2]·w"  # step=None: the last patch added
+    one = render.col2im_scatter(g, w, stride=2, padding="same", role="gradient", step=4)
+    assert one.convviz["patch_title"].get_text() == "patch = dL/dy[1,1]·w"
+    np.testing.assert_array_equal(one.convviz["patch"].text_values(), g[1, 1] * w)
+    assert f"dL/dy[1,1] = {int(g[1, 1])}" in one.convviz["caption"].get_text()
+    assert "x[" not in one.convviz["patch_title"].get_text() + one.convviz["caption"].get_text()
 
 
 def test_overlap_map_is_col2im_of_ones_and_flags_checkerboards():
@@ -267,6 +273,40 @@ def test_overlap_map_is_col2im_of_ones_and_flags_checkerboards():
     even = render.overlap_map(4, 2, 4, padding=2)  # k a multiple of s, the ragged border cropped
     assert "uniform" in even.convviz["stats"].get_text()
     assert (even.convviz["output"].text_values() == 4).all()
+
+
+def interior_from_torch(k, s, i):
+    """Canvas cells (one axis) whose count equals that of the same cell with the input extended on
+    both sides: no window that could reach them is missing.  (k, s, i): kernel, stride, input size."""
+    pad = k  # extend the input by k pixels on each side: enough windows for any canvas cell
+    n = (i + 2 * pad - 1) * s + k
+    big = F.fold(torch.ones(1, k, i + 2 * pad), (1, n), (1, k), stride=(1, s))[0, 0, 0].numpy()
+    real = F.fold(torch.ones(1, k, i), (1, (i - 1) * s + k), (1, k), stride=(1, s))[0, 0, 0].numpy()
+    same = real == big[pad * s : pad * s + len(real)]
+    idx = np.flatnonzero(same)
+    assert (np.diff(idx) == 1).all()  # one contiguous run
+    return idx[0], idx[-1], real
+
+
+@pytest.mark.parametrize("k,s,i,uniform", [(4, 2, 4, True), (3, 2, 4, False), (6, 3, 3, True), (5, 2, 5, False), (3, 1, 3, True)])
+def test_overlap_verdict_judges_the_interior_not_the_border(k, s, i, uniform):
+    lo, hi, axis = interior_from_torch(k, s, i)
+    counts = F.fold(torch.ones(1, k * k, i * i), ((i - 1) * s + k,) * 2, k, stride=s)[0, 0].numpy()
+    inner = counts[lo : hi + 1, lo : hi + 1]
+    assert (inner.min() == inner.max()) == uniform  # the premise, from torch alone
+    assert counts.min() < counts.max()  # ... while the border alone would always look uneven
+    fig = render.overlap_map(k, s, i)  # no padding: the output is the whole canvas
+    h = fig.convviz
+    np.testing.assert_array_equal(h["overlap"].text_values(), counts)
+    assert h["output"] is h["overlap"]  # one grid: the output is the canvas
+    stats = h["stats"].get_text()
+    assert ("uniform" in stats) == uniform and ("uneven" in stats) == (not uniform)
+    assert (f"all {int(inner.min())}" if uniform else f"{int(inner.min())}..{int(inner.max())}") in stats
+    box = h["interior"]  # outlined on the canvas: exactly the interior cells
+    assert box.get_visible()
+    assert h["overlap"].cell_of(box.get_x(), box.get_y()) == (lo, lo)
+    assert (box.get_width(), box.get_height()) == (hi - lo + 1, hi - lo + 1)
+    assert f"rows {lo}..{hi}, cols {lo}..{hi}" in h["stats_text"] and "interior" in h["stats_text"]
 
 
 # ----------------------------------------------------------------------------- Jacobians
@@ -286,7 +326,9 @@ def test_jacobian_grids_match_torch_autograd_and_highlight_the_entry():
     assert h["C"].cell_of(h["C_entry"].get_x(), h["C_entry"].get_y()) == (1, 6)
     assert h["C_T"].cell_of(h["C_T_entry"].get_x(), h["C_T_entry"].get_y()) == (6, 1)
     assert h["C"].cell_of(h["C_row"].get_x(), h["C_row"].get_y()) == (1, 0)
-    assert f"= {J[0, 1, 1, 2]:g}" in h["caption"].get_text()
+    captions = " ".join(c.get_text() for c in (h["caption"], h["caption2"]) if c is not None)  # 2 lines when narrow
+    assert f"∂y[0,1]/∂x[1,2] = J[0,1,1,2] = C[1,6] = {J[0, 1, 1, 2]:g}" in captions
+    assert f"has {np.count_nonzero(J[0, 1])} nonzero entries (of 16)" in captions
 
 
 def test_jacobian_grids_wrt_kernel_and_transposed():
@@ -348,6 +390,98 @@ def test_large_animation_is_subsampled_under_the_budget():
     x = np.random.default_rng(0).integers(0, 4, (14, 14)).astype(float)
     anim = render.animate_conv(x, K3, padding=1, dpi=100)
     assert anim.n_frames <= 36 and anim.nbytes <= 1_000_000
+
+
+# ----------------------------------------------------------------------------- readability in the book
+# The book's text column is 688 px wide at a 1280 px window; figures are shown at their dpi
+# (100 for figures, the animation's dpi otherwise) and scaled down by the browser when wider.
+COLUMN_PX = 688
+RNG3 = np.random.default_rng(0)
+X3, W3 = RNG3.integers(0, 4, (3, 6, 6)).astype(float), RNG3.integers(-1, 2, (3, 4, 4)).astype(float)
+X9 = np.arange(1.0, 10.0).reshape(3, 3)
+BOOK_FIGURES = {  # the chapters' own calls (the ones a screenshot review found scaled down, and the rest)
+    "ch1 three channels": lambda: render.sliding_window(X3, W3, step=0),
+    "ch1 im2col": lambda: render.im2col_figure(X5, 3, w=K3),
+    "ch2 SAME padding": lambda: render.sliding_window(X9, K3[:2, :2] + 3, padding="same", step=8),
+    "ch2 SAME input gradient": lambda: render.col2im_scatter(X9 - 5, K3[:2, :2] + 3, padding="same", role="gradient"),
+    "ch3 SAME 5 or 6": lambda: render.sliding_window(cv.zero_insert(X9, 2), np.rot90(X9, 2), padding=(2, 1, 2, 1), step=0),
+    "ch3 GEMM + col2im": lambda: render.col2im_scatter(np.ones((2, 2)), np.ones((3, 3)), stride=2, padding=1, output_padding=1),
+    "ch3 checkerboard": lambda: render.overlap_map(3, 2, 4),
+    "ch3 checkerboard k4": lambda: render.overlap_map(4, 2, 4, padding=2),
+    "ch3 matrix": lambda: render.conv_matrix_figure((4, 4), K3),
+    "ch4 jacobian": lambda: render.jacobian_grids(cv.conv2d, X9, K3[:2, :2], wrt="input", highlight=(0, 0), transpose=False),
+    "ch4 transposed jacobian": lambda: render.jacobian_grids(cv.conv_transpose2d, X9, K3[:2, :2], wrt="input",
+                                                             highlight=((2, 1), (1, 1)), matrix=False, transpose=False),
+}
+
+
+def fast_texts(fig):
+    return [a for a in fig.axes[0].get_children() if isinstance(a, render_base.FastText)]
+
+
+@pytest.mark.parametrize("name", list(BOOK_FIGURES))
+def test_book_figures_fit_the_text_column_with_readable_text(name):
+    fig = BOOK_FIGURES[name]()
+    dpi = fig.dpi
+    w_px, h_px = fig.get_size_inches() * dpi
+    assert w_px <= 1.07 * COLUMN_PX  # shown at >= 94 % of its pixel size, most at 100 %
+    shown = min(1.0, COLUMN_PX / w_px)
+    pt_on_screen = lambda pt: pt * dpi / 72 * shown * 0.75  # noqa: E731  (CSS pt: 96 px per inch)
+    grids = [g for v in fig.convviz.values() for g in (v if isinstance(v, (list, np.ndarray)) else [v])
+             if isinstance(g, render.Grid)]
+    labels = [lay for g in grids for lay in g.index_labels]
+    assert labels or name == "ch4 transposed jacobian", "the grids have row/column indices"  # (its 16 grids have titles)
+    for lay in labels:
+        assert pt_on_screen(lay.fontsize) >= 8.0 and set(lay.colors) == {style.INDEX_TEXT}
+    assert to_hex(style.INDEX_TEXT) <= "#555555"  # dark grey, not the light grey of padding zeros
+    texts = fast_texts(fig)
+    caption_like = [t for t in texts if t is fig.convviz["caption"] or t.get_text() in style.LABELS.values()]
+    assert len(caption_like) >= 2  # the step caption and the legend
+    for t in caption_like:
+        assert pt_on_screen(t.fontsize) >= 10.0, (t.get_text(), t.fontsize)
+    # nothing cut at the edges: the one-pixel frame of the picture is blank
+    import io
+
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(fig._repr_png_())).convert("L"))
+    frame = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]])
+    assert (frame == 255).all()
+
+
+def test_many_panels_wrap_onto_rows_instead_of_one_long_row():
+    # three channels: one row per channel (input, kernel, products), the output under the kernels
+    fig = render.sliding_window(X3, W3, step=0)
+    h = fig.convviz
+    last = h["input"][-1]
+    assert h["output"].y0 >= last.y0 + last.height + 1  # a row of its own, below the channels
+    assert h["output"].x0 >= h["kernel"][0].x0 - 1e-9
+    # the products stay next to their kernel rows: line i is level with kernel row i
+    for c in range(3):
+        k = h["kernel"][c]
+        ys = [ln.xy[0][1] for ln in h["arithmetic"][c][:4]]
+        assert ys == [k.y0 + i + 0.5 for i in range(4)]
+    # one small channel still fits one row: output right of the products
+    one = render.sliding_window(X5, K3, step=0).convviz
+    assert one["output"].y0 == one["input"][0].y0 and one["output"].x0 > one["kernel"][0].x0
+    # col2im: what is scattered (x, kernel, patch) above where it lands (canvas, overlap, output)
+    c = render.col2im_scatter(X9 - 5, K3[:2, :2] + 3, padding="same", role="gradient").convviz
+    top = max(g.y0 + g.height for g in (c["x"], c["kernel"], c["patch"]))
+    assert all(g.y0 > top for g in (c["canvas"], c["overlap"], c["output"]))
+    assert c["canvas"].y0 == c["overlap"].y0 == c["output"].y0
+
+
+def test_animation_and_widget_dpi_keep_text_size_and_fit_the_column():
+    # at 80 dpi a layout gets the column's 688 px and text the same pixel size as at 100 dpi
+    scene = render.Col2imScene(X9, X9, 2, 1)
+    scene.dpi = 80
+    fig80 = scene.draw()
+    fig100 = render.col2im_scatter(X9, X9, stride=2, padding=1)
+    assert fig80.dpi == 80 and fig80.get_size_inches()[0] * 80 <= 1.07 * COLUMN_PX
+    cap80, cap100 = fig80.convviz["caption"], fig100.convviz["caption"]
+    assert cap80.fontsize * 80 == pytest.approx(cap100.fontsize * 100)
+    anim = render.animate_transpose(X9, X9, stride=2, padding=1)  # default dpi 80
+    assert anim.size_px[0] <= 1.07 * COLUMN_PX and anim.size_px[1] <= 800
 
 
 # ----------------------------------------------------------------------------- style & output formats

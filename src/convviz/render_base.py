@@ -6,6 +6,13 @@ arithmetic, so cells have the same size in every panel and the figure size
 follows the content.  A *scene* computes its numbers with the core (validating
 every parameter first), draws its artists once, and ``set_step`` only updates
 them -- which is what makes the widgets and the animations cheap.
+
+Layouts are made for the book's text column: a figure is laid out for the dpi
+it is shown at (100 for figures, the ``dpi`` of animations and widgets) so that
+it is at most :data:`TARGET_PX` wide -- panels wrap onto more rows first
+(:func:`flow_best`), cells shrink only for large inputs -- and its text has the
+same pixel size at every dpi (:func:`text_factor`); the browser then shows it
+1:1 and the font sizes below are the sizes a reader sees.
 """
 from __future__ import annotations
 
@@ -29,16 +36,24 @@ from matplotlib.transforms import Affine2D
 from . import style
 
 __all__ = [
-    "CELL_IN", "ConvFigure", "Grid", "CellImage", "LabelLayer", "FastText", "Scene", "FrameRenderer", "Animation",
+    "CELL_IN", "M", "TOP", "GAP", "VGAP", "REF_DPI", "TARGET_PX", "WIDE_PX", "MAX_PX",
+    "Fit", "Panel", "flow", "flow_best", "pack_rows", "choose_scale", "text_factor", "label_width", "text_cells",
+    "legend", "legend_rows", "footer_height", "captions", "caption_lines", "caption_width", "wrap_words",
+    "ConvFigure", "Grid", "CellImage", "LabelLayer", "FastText", "Scene", "FrameRenderer", "Animation",
     "animate", "self_contained", "fmt", "figure_png",
 ]
 
-CELL_IN = 0.42  # inches per grid cell
+CELL_IN = 0.36  # inches per grid cell
 CELL_PT = CELL_IN * 72
-VALUE_FS = 10.0  # points, for values in cells
-TITLE_FS = 10.5
-LABEL_FS = 7.0
-MONO_FS = 9.0
+# Font sizes (points) at REF_DPI.  The book shows figures at most TARGET_PX wide 1:1, so these
+# are the sizes on screen (at another dpi text is scaled to the same pixel size: see text_factor).
+VALUE_FS = 10.0  # values in cells
+TITLE_FS = 11.0  # panel titles (bold)
+LABEL_FS = 9.0  # row/column indices
+SUB_FS = 10.0  # small titles above the many small grids of a Jacobian
+MONO_FS = 10.0  # dot-product arithmetic
+CAPTION_FS = 10.5  # geometry / step captions
+LEGEND_FS = 10.5
 
 
 def fmt(v) -> str:
@@ -54,10 +69,25 @@ def fmt(v) -> str:
     return "0" if s in ("-0", "") else s
 
 
-def text_cells(s: str, fontsize: float, mono: bool = False) -> float:
-    """Rough width of a one-line string in cell units (for layout only; bold-safe)."""
-    per_char = 0.6 if mono else 0.64
-    return len(s) * per_char * fontsize / CELL_PT
+_MEASURER = None
+_WIDTHS: dict = {}
+
+
+def text_cells(s: str, fontsize: float, mono: bool = False, bold: bool = False) -> float:
+    """Width of a one-line string in cell units (for layout), measured by Agg at the
+    reference dpi: text has the same pixel size at every dpi (see :func:`text_factor`),
+    hinting included, so this is what will be drawn."""
+    key = (s, round(fontsize, 3), mono, bold)
+    w = _WIDTHS.get(key)
+    if w is None:
+        global _MEASURER
+        if _MEASURER is None:
+            _MEASURER = RendererAgg(1, 1, REF_DPI)
+        if len(_WIDTHS) > 20_000:
+            _WIDTHS.clear()
+        prop = FontProperties(size=fontsize, weight="bold" if bold else "normal", family="monospace" if mono else None)
+        w = _WIDTHS[key] = _MEASURER.get_text_width_height_descent(s, prop, ismath=False)[0] * 72.0 / REF_DPI
+    return 1.02 * w / CELL_PT
 
 
 class ConvFigure(Figure):
@@ -73,31 +103,73 @@ class ConvFigure(Figure):
         return figure_png(self, fast=False)
 
 
-MAX_WIDTH_IN = 12.0  # wider layouts shrink their cells
-MIN_TEXT_SCALE = 0.7  # ... but text never below 70 %
+# Width budgets in screen pixels (the book's text column is 688 px at a 1280 px window and shows
+# images up to that width 1:1).  A figure is laid out for the dpi it will be shown at, so they hold
+# at any dpi.
+REF_DPI = 100.0  # text sizes above are what a figure shows at this dpi; at other dpi they scale to the same pixels
+TARGET_PX = 688  # layouts wrap panels to fit the column ...
+WIDE_PX = 730  # ... or may be this wide (shown at >= 94 %) when that saves a row of panels
+MAX_PX = 800  # a layout that cannot wrap narrower shrinks its cells to TARGET_PX ...
+MIN_TEXT_SCALE = 1.0  # ... but never its text: text keeps its size and gets relatively more room
 
 
-def fit_scale(width_cells: float, max_width_in: float = MAX_WIDTH_IN) -> float:
-    """Shrink factor so that a layout ``width_cells`` wide fits ``max_width_in`` inches."""
-    return min(1.0, max_width_in / (width_cells * CELL_IN))
-
-
-def text_factor(scale: float) -> float:
-    """How much larger (in cells) titles/captions get than the cells around them.
-
-    Cells may shrink a lot for big grids, text never below ``MIN_TEXT_SCALE``:
-    layouts reserve ``text_factor`` times the usual room around text.
+def text_factor(scale: float, boost: float = 1.0) -> float:
+    """How much larger (in cells) text is than at the reference size: ``boost``
+    (= REF_DPI / dpi, so that text has the same pixel size at any dpi) divided by
+    the cell shrink ``scale`` (text never shrinks below ``MIN_TEXT_SCALE``).
+    Layouts reserve ``text_factor`` times the usual room around text.
     """
-    return max(scale, MIN_TEXT_SCALE) / scale
+    return max(scale, MIN_TEXT_SCALE) * boost / scale
 
 
-def new_figure(width_cells: float, height_cells: float, fig: Optional[Figure] = None, dpi: float = 100, scale: float = 1.0):
+def choose_scale(width_cells: float, dpi: float = REF_DPI) -> float:
+    """1 when a layout ``width_cells`` wide is at most :data:`MAX_PX` at ``dpi``,
+    else the cell shrink factor that brings it to :data:`TARGET_PX`."""
+    px = width_cells * CELL_IN * dpi
+    return 1.0 if px <= MAX_PX else TARGET_PX / px
+
+
+class Fit:
+    """Layout context of one figure: its display ``dpi``, the cell shrink ``scale``
+    and the text factor ``k`` (see :func:`text_factor`).
+
+    Scenes lay out at ``k``, then call :meth:`settle` with the width they got:
+    when cells must shrink, text gets relatively wider, so they lay out again
+    until nothing changes.
+    """
+
+    def __init__(self, dpi: float = REF_DPI):
+        self.dpi = float(dpi)
+        self.boost = REF_DPI / self.dpi
+        self.scale = 1.0
+        self.k = self.boost
+
+    def cells(self, px: float) -> float:
+        """A pixel budget in cells at the current scale."""
+        return px / (self.dpi * CELL_IN * self.scale)
+
+    def settle(self, width_cells: float) -> bool:
+        """Pick the scale for this width; True when the layout can be drawn as is."""
+        self.scale = choose_scale(width_cells, self.dpi)
+        k = text_factor(self.scale, self.boost)
+        if k <= self.k + 1e-6:
+            return True
+        self.k = k
+        return False
+
+
+def new_figure(width_cells: float, height_cells: float, fig: Optional[Figure] = None, dpi: float = REF_DPI, scale: float = 1.0,
+               boost: Optional[float] = None):
     """A figure of the given size in cells with one axes spanning it (y downwards).
 
-    ``scale`` shrinks cells for wide layouts (fonts shrink less, see
-    :func:`text_factor`; the top margin grows to keep titles inside).
+    ``scale`` shrinks cells for wide layouts; text is scaled by ``boost``
+    (default ``REF_DPI / dpi``) and not by ``scale`` (see :func:`text_factor`;
+    the top margin grows to keep titles inside).  A given ``fig`` keeps its dpi.
     """
-    pad_top = (text_factor(scale) - 1.0) * 1.2
+    if fig is not None:
+        dpi = fig.dpi
+    boost = REF_DPI / dpi if boost is None else boost
+    pad_top = (text_factor(scale, boost) - 1.0) * 1.2
     height_cells = height_cells + pad_top
     if fig is None:
         fig = ConvFigure(dpi=dpi)
@@ -115,6 +187,7 @@ def new_figure(width_cells: float, height_cells: float, fig: Optional[Figure] = 
         fig._convviz_ax = ax
     fig.set_size_inches(width_cells * CELL_IN * scale, height_cells * CELL_IN * scale)
     fig.convviz_scale = scale
+    fig.convviz_boost = boost
     ax.set_xlim(0, width_cells)
     ax.set_ylim(height_cells - pad_top, -pad_top)
     fig.convviz = {}
@@ -125,8 +198,13 @@ def scale_of(ax) -> float:
     return getattr(ax.figure, "convviz_scale", 1.0)
 
 
+def boost_of(ax) -> float:
+    return getattr(ax.figure, "convviz_boost", 1.0)
+
+
 def text_scale_of(ax) -> float:
-    return max(scale_of(ax), MIN_TEXT_SCALE)
+    """Point sizes of text are multiplied by this (see :func:`text_factor`)."""
+    return max(scale_of(ax), MIN_TEXT_SCALE) * boost_of(ax)
 
 
 def text(ax, x, y, s, fontsize=TITLE_FS, ha="left", va="center", color=None, fontweight="normal", family=None, zorder=4):
@@ -134,35 +212,219 @@ def text(ax, x, y, s, fontsize=TITLE_FS, ha="left", va="center", color=None, fon
     return FastText(ax, x, y, s, fontsize, ha=ha, va=va, color=color, weight=fontweight, family=family, zorder=zorder)
 
 
-def legend(fig, roles, fontsize=9.0):
-    """The book's colour legend centred along the bottom edge (reserve ~1 cell).
+M = 0.3  # outer margin, cells
+TOP = 1.5  # room for a title and column indices above a grid
+GAP = 0.9  # between panels side by side
+VGAP = 1.8  # between panels stacked (room for the next title and column indices)
+LINE_H = 0.72  # one caption line, cells (times the text factor)
+LEGEND_ROW_H = 0.8  # one legend row, cells (times the text factor)
+
+
+def label_width(labels, boost: float = 1.0) -> float:
+    """Room (cells) that row labels need left of a grid (0 without labels); ``boost``
+    as in :func:`text_factor` (labels scale with the cells otherwise)."""
+    if not labels:
+        return 0.0
+    return max(text_cells(str(s), LABEL_FS) for s in labels) * boost + 0.22
+
+
+def _legend_widths(roles, k, fontsize=LEGEND_FS):
+    sw, gap = 0.55 * k, 0.22 * k
+    return [sw + gap + text_cells(style.LABELS[r], fontsize) * k for r in roles]
+
+
+def legend_rows(roles, width, k=1.0, fontsize=LEGEND_FS):
+    """The legend's roles in rows no wider than ``width`` cells (wrapped, never cut)."""
+    sep = 0.6 * k
+    rows, cur, used = [], [], 0.0
+    for r, w in zip(roles, _legend_widths(roles, k, fontsize)):
+        if cur and used + sep + w > width:
+            rows.append(cur)
+            cur, used = [], 0.0
+        used += (sep if cur else 0.0) + w
+        cur.append(r)
+    rows.append(cur)
+    return rows
+
+
+def footer_height(n_lines: int, roles, width: float, k: float = 1.0) -> float:
+    """Height (cells) below the panels: ``n_lines`` caption lines, then the legend rows."""
+    n_rows = len(legend_rows(roles, width - 2 * M, k))
+    return (0.25 + n_lines * LINE_H + 0.3 + n_rows * LEGEND_ROW_H + 0.15) * k
+
+
+def wrap_words(text_: str, width: float, fontsize: float = CAPTION_FS):
+    """Split a caption into lines no wider than ``width`` cells (a word longer than that keeps its own line)."""
+    lines, cur = [], ""
+    for word in text_.replace(" → ", "\0→\0").split(" "):  # never break "3×3 → 5×5"
+        word = word.replace("\0", " ")
+        trial = word if not cur else cur + " " + word
+        if cur and text_cells(trial, fontsize) > width:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = trial
+    return lines + [cur]
+
+
+def caption_width(width: float, caption: str, fit: "Fit") -> float:
+    """``width`` widened (up to the text column) so that ``caption`` fits on one line."""
+    return max(width, min(text_cells(caption, CAPTION_FS) * fit.k + 2 * M, fit.cells(TARGET_PX)))
+
+
+def caption_lines(width: float, geometry: str, longest_step: str, k: float = 1.0):
+    """How the captions fit a figure ``width`` cells wide: (geometry lines, split),
+    ``split`` when the step caption needs a line of its own after them."""
+    avail = (width - 2 * M) / k
+    geo = wrap_words(geometry, avail)
+    return geo, text_cells(geo[-1] + "   " + longest_step, CAPTION_FS) > avail
+
+
+def captions(ax, y: float, geometry, split: bool, k: float = 1.0):
+    """The fixed geometry line(s) and the step caption that changes (after the last
+    geometry line, or on the next line when ``split``).
+
+    ``y`` is the top of the footer (the bottom of the panels); returns
+    (geometry, caption): the FastTexts of the last geometry line and of the step.
+    """
+    lines = [geometry] if isinstance(geometry, str) else list(geometry)
+    y0 = y + (0.25 + 0.5 * LINE_H) * k
+    for n, ln in enumerate(lines):
+        geo = FastText(ax, M, y0 + n * LINE_H * k, ln, CAPTION_FS)
+    y_last = y0 + (len(lines) - 1) * LINE_H * k
+    if split:
+        cap = FastText(ax, M, y_last + LINE_H * k, "", CAPTION_FS)
+    else:
+        cap = FastText(ax, M, y_last, "", CAPTION_FS, after=geo)
+    return geo, cap
+
+
+def legend(fig, roles, fontsize=LEGEND_FS):
+    """The book's colour legend, centred along the bottom edge, wrapped into rows when
+    the figure is narrow (reserve them with :func:`footer_height`).
 
     Drawn with plain patches and texts in cell units (a matplotlib Legend costs
     more to draw than a whole grid, and the widgets redraw often).
     """
     ax = fig.axes[0]
     x_max, y_max = ax.get_xlim()[1], ax.get_ylim()[0]
-    k = text_factor(scale_of(ax))
-    sw, gap, sh = 0.55 * k, 0.25 * k, 0.34 * k
-    widths = [sw + gap + text_cells(style.LABELS[r], fontsize) * 0.88 * k for r in roles]
-    total = sum(widths) + 0.6 * k * (len(roles) - 1)
-    x = (x_max - total) / 2
-    y = y_max - 0.55 * k
+    k = text_factor(scale_of(ax), boost_of(ax))
+    sw, gap, sh, sep = 0.55 * k, 0.22 * k, 0.36 * k, 0.6 * k
+    rows = legend_rows(roles, x_max - 2 * M, k, fontsize)
     artists = []
-    for r, wd in zip(roles, widths):
-        if r == "padding":
-            p = Rectangle((x, y - sh / 2), sw, sh, facecolor=style.PADDING_FILL, edgecolor=style.PADDING_HATCH_COLOR,
-                          hatch=style.PADDING_HATCH, linewidth=0.8 * text_scale_of(ax))
-        elif r == "highlight":
-            p = Rectangle((x, y - sh / 2), sw, sh, facecolor="white", edgecolor=style.COLORS[r], linewidth=2.2 * text_scale_of(ax))
-        else:
-            p = Rectangle((x, y - sh / 2), sw, sh, facecolor=style.FILL[r], edgecolor=style.COLORS[r], linewidth=1.3 * text_scale_of(ax))
-        p.set_gid(f"convviz:legend:{r}")
-        ax.add_artist(p)
-        artists.append(p)
-        artists.append(text(ax, x + sw + gap, y, style.LABELS[r], fontsize, ha="left", va="center"))
-        x += wd + 0.6 * k
+    lw = max(scale_of(ax), 0.5)
+    for n, row in enumerate(rows):
+        widths = _legend_widths(row, k, fontsize)
+        x = (x_max - (sum(widths) + sep * (len(row) - 1))) / 2
+        y = y_max - (0.15 + (len(rows) - n - 0.5) * LEGEND_ROW_H) * k
+        for r, wd in zip(row, widths):
+            if r == "padding":
+                p = Rectangle((x, y - sh / 2), sw, sh, facecolor=style.PADDING_FILL, edgecolor=style.PADDING_HATCH_COLOR,
+                              hatch=style.PADDING_HATCH, linewidth=0.8 * lw)
+            elif r == "highlight":
+                p = Rectangle((x, y - sh / 2), sw, sh, facecolor="white", edgecolor=style.COLORS[r], linewidth=2.2 * lw)
+            else:
+                p = Rectangle((x, y - sh / 2), sw, sh, facecolor=style.FILL[r], edgecolor=style.COLORS[r], linewidth=1.3 * lw)
+            p.set_gid(f"convviz:legend:{r}")
+            ax.add_artist(p)
+            artists.append(p)
+            artists.append(text(ax, x + sw + gap, y, style.LABELS[r], fontsize, ha="left", va="center"))
+            x += wd + sep
     return artists
+
+
+def pack_rows(widths, max_width: float, gap: float = GAP):
+    """Greedy left-to-right flow: indices of the panels in each row (a row wraps
+    before a panel that would end past ``max_width``; a row holds at least one)."""
+    rows, cur, used = [], [], 0.0
+    for i, w in enumerate(widths):
+        if cur and used + gap + w > max_width:
+            rows.append(cur)
+            cur, used = [], 0.0
+        used += (gap if cur else 0.0) + w
+        cur.append(i)
+    if cur:
+        rows.append(cur)
+    return rows
+
+
+class Panel:
+    """A grid to place by :func:`flow`: ``w`` x ``h`` cells plus room ``left``/``right``
+    of it (row labels, a title wider than the grid).  ``x``/``y``: the grid's top-left
+    corner once placed."""
+
+    __slots__ = ("key", "w", "h", "left", "right", "x", "y")
+
+    def __init__(self, key, w, h, left=0.0, right=0.0):
+        self.key, self.w, self.h, self.left, self.right = key, float(w), float(h), float(left), float(right)
+        self.x = self.y = 0.0
+
+    @property
+    def span(self) -> float:
+        return self.left + self.w + self.right
+
+    @classmethod
+    def titled(cls, key, w, h, title, fit: "Fit", labels=None, centred=True):
+        """A grid with a bold title above it (centred, or left-aligned) and optional row labels."""
+        tw = text_cells(title, TITLE_FS, bold=True) * fit.k if title else 0.0
+        lw = label_width(labels, fit.boost)
+        if centred:
+            over = max(0.0, (tw - w) / 2)
+            return cls(key, w, h, max(lw, over), over)
+        return cls(key, w, h, lw, max(0.0, tw - w))
+
+
+def flow(groups, max_width: float, top: float = TOP, gap: float = GAP, vgap: float = VGAP):
+    """Place the panels of each group left to right, top-aligned, wrapping to a new row
+    before a panel that would pass ``max_width`` cells; every group starts a new row.
+    Returns (width, bottom, number of rows)."""
+    y, width, n = top, 0.0, 0
+    for group in groups:
+        if not group:
+            continue
+        for row in pack_rows([p.span for p in group], max_width - 2 * M, gap):
+            x = M
+            for i in row:
+                p = group[i]
+                p.x, p.y = x + p.left, y
+                x += p.span + gap
+            width = max(width, x - gap + M)
+            y += max(group[i].h for i in row) + vgap
+            n += 1
+    return width, y - vgap, n
+
+
+MAX_HEIGHT_PX = 800  # a wrapped layout taller than this (as shown) shrinks its cells instead of adding rows
+
+
+def flow_best(groups, fit: "Fit", **kw):
+    """:func:`flow` with the row width that shows best in the text column.
+
+    Candidates wrap rows at widths from :data:`TARGET_PX` up to no wrapping at
+    all; each is shrunk to the column if wider than :data:`MAX_PX`.  Among those
+    no taller than :data:`MAX_HEIGHT_PX` (as shown), the one with the largest
+    cells wins, then the one with fewer rows (so rows up to :data:`WIDE_PX` wide
+    are used when that saves a row), then the narrower one; when every
+    candidate is too tall, the shortest.  Returns :func:`flow`'s result for it.
+    """
+    px_per_cell = fit.dpi * CELL_IN  # at scale 1
+    kw["vgap"] = kw.get("vgap", VGAP) + 0.55 * max(fit.k - 1.0, 0.0)  # titles between rows grow with the text factor
+    budgets = [TARGET_PX, WIDE_PX, 1.5 * TARGET_PX, 2 * TARGET_PX, 3 * TARGET_PX, float("inf")]
+    best, best_key = None, None
+    for budget in budgets:
+        width, bottom, rows = flow(groups, budget / px_per_cell, **kw)
+        w_px = width * px_per_cell
+        scale = choose_scale(width, fit.dpi)
+        shown = min(1.0, TARGET_PX / (w_px * scale))  # the browser scales anything wider than the column
+        if shown < TARGET_PX / WIDE_PX - 1e-9:
+            continue
+        h_px = bottom * px_per_cell * scale * shown
+        key = (0, -round(scale, 3), rows, width) if h_px <= MAX_HEIGHT_PX else (1, h_px)
+        if best_key is None or key < best_key:
+            best, best_key = budget, key
+    if best is None:
+        best = TARGET_PX
+    return flow(groups, best / px_per_cell, **kw)
 
 
 def figure_png(fig: Figure, dpi: Optional[float] = None, fast: bool = True) -> bytes:
@@ -174,8 +436,10 @@ def figure_png(fig: Figure, dpi: Optional[float] = None, fast: bool = True) -> b
 
 
 def value_fontsize(labels: Sequence[str], base: float = VALUE_FS) -> float:
+    """Point size of the numbers in a grid's cells (before scaling): ``base``, or
+    smaller when the longest label would not fit a cell."""
     n = max([len(s) for s in labels] + [1])
-    return float(min(base, 0.92 * CELL_PT / (0.6 * n)))
+    return float(min(base, 0.9 * CELL_PT / (0.64 * n)))
 
 
 def rect(ax, x, y, w, h, role="highlight", lw=3.0, ls="-", fill=None, alpha=1.0, zorder=6, gid=None):
@@ -483,6 +747,7 @@ class Grid:
         self.ax, self.x0, self.y0, self.role, self.name = ax, float(x0), float(y0), role, name
         self.shape = values.shape
         S = scale_of(ax)
+        B = boost_of(ax)  # same pixel size of text at any dpi (labels and numbers still fit: see value_fontsize)
         self.pads = tuple(pads)
         self.muted_zeros = muted_zeros
         self.muted = None if muted is None else np.asarray(muted, bool)
@@ -537,13 +802,13 @@ class Grid:
         self.index_labels = []
         if col_labels is not None:
             label_dy = 0.5
-            lay = LabelLayer([(x0 + j + 0.5, y0 - 0.12) for j in range(len(col_labels))], LABEL_FS * S, va="bottom")
-            lay.set_labels(col_labels, [style.MUTED_TEXT] * len(col_labels))
+            lay = LabelLayer([(x0 + j + 0.5, y0 - 0.12) for j in range(len(col_labels))], LABEL_FS * S * B, va="bottom")
+            lay.set_labels(col_labels, [style.INDEX_TEXT] * len(col_labels))
             ax.add_artist(lay)
             self.index_labels.append(lay)
         if row_labels is not None:
-            lay = LabelLayer([(x0 - 0.12, y0 + i + 0.5) for i in range(len(row_labels))], LABEL_FS * S, ha="right")
-            lay.set_labels(row_labels, [style.MUTED_TEXT] * len(row_labels))
+            lay = LabelLayer([(x0 - 0.12, y0 + i + 0.5) for i in range(len(row_labels))], LABEL_FS * S * B, ha="right")
+            lay.set_labels(row_labels, [style.INDEX_TEXT] * len(row_labels))
             ax.add_artist(lay)
             self.index_labels.append(lay)
         self.title = None
@@ -553,7 +818,7 @@ class Grid:
         self.labels = None
         if annotate:
             labels = size_labels if size_labels is not None else [fmt(v) for v in values.ravel()]
-            fs = (fontsize or value_fontsize(labels)) * S
+            fs = (fontsize or value_fontsize(labels, VALUE_FS * B)) * S
             centers = [(x0 + j + 0.5, y0 + i + 0.5) for i in range(h) for j in range(w)]
             self.labels = LabelLayer(centers, fs)
             self.labels.set_gid(f"convviz:{name}:labels")
@@ -628,6 +893,7 @@ class Scene:
     n_steps: int = 1
     fig: Optional[Figure] = None
     step: Optional[int] = None
+    dpi: float = REF_DPI  # the layout's display resolution when ``draw`` makes the figure (animations: theirs)
 
     def draw(self, fig: Optional[Figure] = None) -> Figure:  # pragma: no cover - abstract
         raise NotImplementedError

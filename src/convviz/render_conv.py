@@ -11,16 +11,25 @@ from matplotlib.collections import PolyCollection
 from . import ops, style
 from .geometry import pair
 from .render_base import (
-    LABEL_FS,
-    FastText,
+    GAP,
+    M,
     MONO_FS,
+    TARGET_PX,
     TITLE_FS,
+    TOP,
+    VGAP,
+    FastText,
+    Fit,
     Grid,
     Scene,
     animate,
-    fit_scale,
-    text_factor,
+    caption_lines,
+    caption_width,
+    captions,
+    choose_scale,
     fmt,
+    footer_height,
+    label_width,
     legend,
     new_figure,
     rect,
@@ -31,10 +40,6 @@ from .render_base import (
 
 __all__ = ["SlidingWindowScene", "Im2colScene", "sliding_window", "animate_conv", "im2col_figure", "animate_im2col"]
 
-M = 0.4  # outer margin, cells
-TOP = 1.5  # room for a title and column indices above a grid
-GAP = 1.3  # between panels
-VGAP = 1.7  # between stacked panels (room for the next title)
 ANNOTATE_MAX = 12  # largest grid side that gets numbers written in its cells
 
 
@@ -146,61 +151,121 @@ class SlidingWindowScene(_WindowMixin, Scene):
 
     # -- layout ---------------------------------------------------------------
     def _arith_width(self):
-        kh, kw = self.g.kernel_hw
+        """Width (cells, at text factor 1) of the longest arithmetic line any step writes."""
+        g, C = self.g, self.C
+        (kh, kw), (ho, wo) = g.kernel_hw, g.out_hw
+        if C == 1:
+            sums = self.y.ravel()
+        else:  # per-channel partial sums of every window: what the "= ... (channel c)" lines show
+            sums = np.einsum("ckl,ck->cl", self.cols.reshape(C, kh * kw, -1), self.w.reshape(C, -1)).ravel()
+        yl = max(len(fmt(v)) for v in sums)
+        tail = f"  → y[{ho - 1},{wo - 1}]" if C == 1 else f"  (channel {C - 1})"
         if not self.arithmetic:
-            return text_cells(f"= {fmt(np.abs(self.y).max())}  (sum of {kh * kw} products)", MONO_FS, mono=True)
+            return text_cells(f"= {'8' * yl}  (sum of {kh * kw} products)", MONO_FS, mono=True)
         xl = max(len(fmt(v)) for v in self.padded.ravel())
-        wl = max(len(wfmt(v)) for v in self.w.ravel())
-        chars = 2 + kw * (xl + 1 + wl) + (kw - 1) * 3
-        yl = max(len(fmt(v)) for v in self.y.ravel())
-        chars = max(chars, len(f"= {'8' * yl}  → y[{self.g.out_hw[0]},{self.g.out_hw[1]}]"))
+        # the factors of row i: every input value may appear, the weights are those of row i
+        chars = max(2 + sum(xl + 1 + len(wfmt(v)) for v in self.w[c, i]) + 3 * (kw - 1) for c in range(C) for i in range(kh))
+        chars = max(chars, len(f"= {'8' * yl}") + len(tail))
         return text_cells("x" * chars, MONO_FS, mono=True)
+
+    def _layout(self, fit, annotate):
+        """Both arrangements at the text factor of ``fit``: ``"right"`` (output right of the
+        products, one row per channel) and ``"below"`` (output under the kernel
+        column, so the figure is narrower).  Returns {name: (width, positions)}."""
+        g, C = self.g, self.C
+        k, B = fit.k, fit.boost
+        (hp, wp), (kh, kw), (ho, wo) = g.padded_hw, g.kernel_hw, g.out_hw
+        t, b, l, r = g.pads
+        padded = any(g.pads)
+        self.in_title = ("input (padded)" if padded else "input") if C == 1 else "input c={c}" + (" (padded)" if padded else "")
+        self.k_title = "kernel" if C == 1 else "kernel c={c}"
+        self.o_title = "output" if C == 1 else f"output (o={self.out_channel})"
+        tw = lambda s_: text_cells(s_, TITLE_FS, bold=True) * k  # noqa: E731
+        lab_in = _axis_labels(hp, t) if annotate else None
+        lab_o = [str(i) for i in range(ho)] if annotate else None
+        # input panel: labels (or a wide title) on the left
+        ti = tw(self.in_title.format(c=C - 1))
+        in_left = max(label_width(lab_in, B), (ti - wp) / 2)
+        in_right = max(0.0, (ti - wp) / 2)
+        x_in = M + in_left
+        tk = tw(self.k_title.format(c=C - 1))
+        k_left = max(0.0, (tk - kw) / 2)
+        x_kpanel = x_in + wp + in_right + GAP
+        kx = x_kpanel + k_left
+        x_a = kx + kw + max(0.35, (tk - kw) / 2)
+        a_w = max(self._arith_width() * k, tw("products x·w"))
+        row_w = x_a + a_w + M
+        ys = [TOP + c * (hp + VGAP) for c in range(C)]
+        rows_bottom = ys[-1] + max(hp, kh + 1)
+        to = tw(self.o_title)
+        o_left = max(label_width(lab_o, B), (to - wo) / 2)
+        o_right = max(0.0, (to - wo) / 2)
+        sum_w = 0.0
+        if C > 1:  # "y[p,q] = s0 + s1 + ... = total" at its longest
+            parts = np.einsum("ckl,ck->cl", self.cols.reshape(C, kh * kw, -1), self.w.reshape(C, -1)).ravel()
+            pl, yl = max(len(wfmt(v)) for v in parts), max(len(fmt(v)) for v in self.y.ravel())
+            chars = len(f"y[{ho - 1},{wo - 1}] = ") + C * pl + 3 * (C - 1) + 3 + yl
+            sum_w = text_cells("x" * chars, MONO_FS, mono=True) * k
+        out = {}
+        # output right of the products (vertically centred on the channel stack)
+        x_o = x_a + a_w + GAP + o_left
+        y_o = TOP if C == 1 else TOP + max(0.0, (rows_bottom - TOP - ho - 1.2) / 2)
+        width = max(row_w, x_o + wo + o_right + M, x_o - o_left + sum_w + M)
+        bottom = max(rows_bottom, y_o + ho + (1.2 if C > 1 else 0.0))
+        out["right"] = (width, dict(x_in=x_in, kx=kx, x_a=x_a, ys=ys, x_o=x_o, y_o=y_o, sum_xy=(x_o - o_left, y_o + ho + 0.7),
+                                    bottom=bottom))
+        # output under the kernel column: below the products (one channel) or below the stack
+        x_o = max(x_kpanel, M) + o_left
+        y_o = (TOP + kh + 1 + VGAP) if C == 1 else rows_bottom + VGAP
+        y_o = max(y_o, TOP) if C == 1 else y_o
+        sum_xy = (x_o + wo + o_right + 0.6, y_o + ho / 2)
+        width = max(row_w, x_o + wo + o_right + M, (sum_xy[0] + sum_w + M) if C > 1 else 0.0)
+        bottom = max(rows_bottom, y_o + ho)
+        out["below"] = (width, dict(x_in=x_in, kx=kx, x_a=x_a, ys=ys, x_o=x_o, y_o=y_o, sum_xy=sum_xy, bottom=bottom))
+        return out
+
+    def _choose(self, annotate, dpi):
+        """The arrangement to draw: the one-row picture when it fits the text column,
+        else the narrower one; cells shrink only if even that is wider than MAX_PX."""
+        fit = Fit(dpi)
+        for _ in range(6):  # text grows relative to cells when cells shrink: iterate to a fixed point
+            opts = self._layout(fit, annotate)
+            name = "right" if opts["right"][0] <= fit.cells(TARGET_PX) else min(opts, key=lambda n: opts[n][0])
+            if fit.settle(opts[name][0]):
+                break
+        return name, opts[name], fit
 
     def draw(self, fig=None):
         g, C = self.g, self.C
         (hp, wp), (kh, kw), (ho, wo) = g.padded_hw, g.kernel_hw, g.out_hw
         t, b, l, r = g.pads
         padded = any(g.pads)
-        in_title = "input (padded)" if padded else "input"
-        if C > 1:
-            in_title = f"input c={{c}}" + (" (padded)" if padded else "")
-        k_title = "kernel" if C == 1 else "kernel c={c}"
-        k = 1.0
-        for _ in range(4):  # text grows relative to cells when cells shrink: iterate to a fixed point
-            in_w = max(wp, text_cells(in_title.format(c=0), TITLE_FS) * k)
-            k_w = max(kw, text_cells(k_title.format(c=0), TITLE_FS) * k)
-            a_w = self._arith_width() * k
-            x_in = M + 0.9 + (in_w - wp) / 2
-            x_k = M + 0.9 + in_w + GAP
-            kx = x_k + (k_w - kw) / 2
-            x_a = x_k + k_w + 0.5
-            x_o = x_a + max(a_w, text_cells("products x·w", TITLE_FS) * k) + GAP
-            o_title = "output" if self.w.ndim == 3 and C == 1 else f"output (o={self.out_channel})"
-            o_w = max(wo, text_cells(o_title, TITLE_FS) * k)
-            ys = [TOP + c * (hp + VGAP) for c in range(C)]
-            stack_h = C * hp + (C - 1) * VGAP
-            y_o = TOP if C == 1 else TOP + max(0.0, (stack_h - ho) / 2)
-            sum_w = text_cells("y[00,00] = " + " + ".join(["-0.00"] * C) + " = -00.00", MONO_FS, mono=True) * k if C > 1 else 0
-            caption_w = text_cells(_describe(g) + "   step 000/000: y[00,00]", 9.0) * k
-            width = max(x_o + 0.9 + o_w + M, x_o + sum_w + M, caption_w + 2 * M)
-            scale = fit_scale(width)
-            if text_factor(scale) <= k + 1e-6:
-                break
-            k = text_factor(scale)
-        bottom = max(ys[-1] + max(hp, kh + 1), y_o + ho + (1.2 if C > 1 else 0))
-        height = bottom + 2.1 * k
-        annotate = self.annotate and scale >= 0.55
-        fig, ax = new_figure(width, height, fig, scale=scale)
+        annotate = self.annotate
+        dpi = fig.dpi if fig is not None else self.dpi
+        name, (width, pos), fit = self._choose(annotate, dpi)
+        if annotate and fit.scale < 0.55:  # cells too small for numbers: lay out again without them
+            annotate = False
+            name, (width, pos), fit = self._choose(annotate, dpi)
+        scale, k = fit.scale, fit.k
+        self.arrangement = name
+        roles = ["input", "kernel", "output"] + (["padding"] if padded else []) + ["highlight"]
+        geometry = _describe(g)
+        width = caption_width(width, geometry, fit)
+        geo, split = caption_lines(width, geometry, f"step {self.n_steps}/{self.n_steps}: y[{ho - 1},{wo - 1}]", k)
+        bottom = pos["bottom"]
+        height = bottom + footer_height(len(geo) + split, roles, width, k)
+        fig, ax = new_figure(width, height, fig, dpi=dpi, scale=scale)
         self.fig, self.ax = fig, ax
         vmin, vmax = float(min(self.x.min(), 0)), float(self.x.max())
+        x_in, kx, x_a, ys = pos["x_in"], pos["kx"], pos["x_a"], pos["ys"]
         self.inputs, self.kernels, self.windows, self.taps, self.arith = [], [], [], [], []
         for c in range(C):
             gi = Grid(
-                ax, self.padded[c], x_in, ys[c], "input", title=in_title.format(c=c), annotate=annotate, pads=g.pads,
+                ax, self.padded[c], x_in, ys[c], "input", title=self.in_title.format(c=c), annotate=annotate, pads=g.pads,
                 row_labels=_axis_labels(hp, t) if annotate else None, col_labels=_axis_labels(wp, l) if annotate else None,
                 vmin=vmin, vmax=vmax, name=f"input{c}",
             )
-            gk = Grid(ax, self.w[c], kx, ys[c], "kernel", title=k_title.format(c=c), annotate=scale >= 0.45, name=f"kernel{c}")
+            gk = Grid(ax, self.w[c], kx, ys[c], "kernel", title=self.k_title.format(c=c), annotate=scale >= 0.45, name=f"kernel{c}")
             box, taps = self._make_window(ax, gi, f"input{c}")
             self.inputs.append(gi)
             self.kernels.append(gk)
@@ -212,19 +277,19 @@ class SlidingWindowScene(_WindowMixin, Scene):
                 yy = ys[c] + (i if self.arithmetic else kh) + 0.5
                 lines.append(FastText(ax, x_a, yy, "", MONO_FS, family="monospace"))
             self.arith.append(lines)
-            text(ax, x_a, ys[c] - 0.2, "products x·w" if c == 0 else "", TITLE_FS, ha="left", va="bottom", fontweight="bold")
+            if c == 0:
+                text(ax, x_a, ys[c] - 0.2, "products x·w", TITLE_FS, ha="left", va="bottom", fontweight="bold")
         self.output = Grid(
-            ax, self.y, x_o + (o_w - wo) / 2, y_o, "output", title=o_title, annotate=annotate,
+            ax, self.y, pos["x_o"], pos["y_o"], "output", title=self.o_title, annotate=annotate,
             row_labels=[str(i) for i in range(ho)] if annotate else None,
             col_labels=[str(j) for j in range(wo)] if annotate else None, name="output",
         )
         self.current = rect(ax, self.output.x0, self.output.y0, 1, 1, role="highlight", lw=3.2, gid="convviz:output:current")
         self.sum_text = None
         if C > 1:
-            self.sum_text = FastText(ax, x_o, y_o + ho + 0.7, "", MONO_FS, family="monospace")
-        self.geometry = FastText(ax, M, bottom + 0.55 * k, _describe(g), 9.0)
-        self.caption = FastText(ax, M, bottom + 0.55 * k, "", 9.0, after=self.geometry)  # the part that changes
-        roles = ["input", "kernel", "output"] + (["padding"] if padded else []) + ["highlight"]
+            sx, sy = pos["sum_xy"]
+            self.sum_text = FastText(ax, sx, sy, "", MONO_FS, family="monospace")
+        self.geometry, self.caption = captions(ax, bottom, geo, split, k)
         legend(fig, roles)
         fig.convviz = {
             "scene": self,
@@ -330,49 +395,73 @@ class Im2colScene(_WindowMixin, Scene):
         self.fig = None
         self.step = None
 
+    def _layout(self, fit, annotate):
+        g, C, K, L = self.g, self.C, self.K, self.L
+        k, B = fit.k, fit.boost
+        (hp, wp), (kh, kw), (ho, wo) = g.padded_hw, g.kernel_hw, g.out_hw
+        t = g.pads[0]
+        tw = lambda s_: text_cells(s_, TITLE_FS, bold=True) * k  # noqa: E731
+        pos = {}
+        ti = tw(self.in_title.format(c=C - 1))
+        lab_in = _axis_labels(hp, t) if annotate else None
+        in_left = max(label_width(lab_in, B), (ti - wp) / 2)
+        pos["x_in"] = x_in = M + in_left
+        in_right = x_in + wp + max(0.0, (ti - wp) / 2)
+        pos["ys"] = ys = [TOP + c * (hp + VGAP) for c in range(C)]
+        taps_lab = [f"{c},{i},{j}" if C > 1 else f"{i},{j}" for c in range(C) for i in range(kh) for j in range(kw)]
+        x_B = in_right + GAP + label_width(taps_lab if annotate else None, B)
+        O = 0 if self.W is None else self.W.shape[0]
+        if self.W is not None:
+            A_w = max(K, tw(self.A_title))
+            y_C = TOP + K + VGAP
+            if ys[-1] + hp + VGAP <= y_C:  # room under the input: the flat kernel goes there
+                x_B = max(x_B, M + A_w + 0.7)
+            else:
+                x_B = max(x_B, in_right + GAP + A_w + 0.7)
+            pos["x_A"], pos["y_C"] = x_B - 0.7 - A_w, y_C
+        width = x_B + max(L, tw(self.B_title)) + M
+        bottom = max(ys[-1] + hp, TOP + K)
+        if self.W is not None:
+            pos["y_R"] = y_R = y_C + O + VGAP
+            width = max(width, x_B + O * (wo + GAP) - GAP + M, x_B + tw("y = w_flat · patches") + M)
+            bottom = max(bottom, y_R + ho)
+        pos["x_B"], pos["bottom"] = x_B, bottom
+        return width, pos
+
     def draw(self, fig=None):
         g, C, K, L = self.g, self.C, self.K, self.L
         (hp, wp), (kh, kw), (ho, wo) = g.padded_hw, g.kernel_hw, g.out_hw
         t, b, l, r = g.pads
         padded = any(g.pads)
-        in_title = ("input (padded)" if padded else "input") if C == 1 else "input c={c}" + (" (padded)" if padded else "")
-        in_w = max(wp, text_cells(in_title.format(c=0), TITLE_FS))
-        x_in = M + 0.9 + (in_w - wp) / 2
-        ys = [TOP + c * (hp + VGAP) for c in range(C)]
-        B_title = f"patches = im2col(x)   ({K}×{L})"
-        row_lab_w = text_cells("0,0,0" if C > 1 else "0,0", LABEL_FS) + 0.3
+        self.in_title = ("input (padded)" if padded else "input") if C == 1 else "input c={c}" + (" (padded)" if padded else "")
+        self.B_title = f"patches = im2col(x)   ({K}×{L})"
         O = 0 if self.W is None else self.W.shape[0]
-        in_right = M + 0.9 + in_w
-        x_B = in_right + GAP + row_lab_w
-        if self.W is not None:
-            A_title = f"w flattened ({O}×{K})"
-            A_w = max(K, text_cells(A_title, TITLE_FS))
-            y_C = TOP + K + VGAP
-            if ys[-1] + hp + VGAP <= y_C:  # room under the input: the flat kernel goes there
-                x_B = max(x_B, M + A_w + GAP)
-            else:
-                x_B = max(x_B, in_right + GAP + A_w + GAP)
-            x_A = x_B - GAP - A_w
-        B_w = max(L, text_cells(B_title, TITLE_FS))
-        width = x_B + B_w + M
-        bottom = max(ys[-1] + hp, TOP + K)
-        if self.W is not None:
-            y_R = y_C + O + VGAP
-            width = max(width, x_B + O * (wo + GAP) + M, x_B + text_cells("y = w_flat · patches", TITLE_FS) + M)
-            bottom = max(bottom, y_R + ho)
-        caption_w = text_cells(_describe(g) + "   step 000/000: window (00,00) → column 000", 9.0) + 2 * M
-        width = max(width, caption_w)
-        scale = fit_scale(width)
-        k = text_factor(scale)
-        height = bottom + 2.1 * k
-        annotate = self.annotate and scale >= 0.5
-        fig, ax = new_figure(width, height, fig, scale=scale)
+        self.A_title = f"w flattened ({O}×{K})"
+        annotate = self.annotate
+        dpi = fig.dpi if fig is not None else self.dpi
+        fit = Fit(dpi)
+        for _ in range(6):
+            width, pos = self._layout(fit, annotate)
+            if annotate and choose_scale(width, dpi) < 0.5:
+                annotate, fit = False, Fit(dpi)
+                continue
+            if fit.settle(width):
+                break
+        scale, k = fit.scale, fit.k
+        roles = ["input"] + (["kernel", "output"] if self.W is not None else []) + (["padding"] if padded else []) + ["highlight"]
+        geometry = _describe(g)
+        width = caption_width(width, geometry, fit)
+        geo, split = caption_lines(width, geometry, f"step {L}/{L}: window ({ho - 1},{wo - 1}) → column {L - 1}", k)
+        bottom = pos["bottom"]
+        height = bottom + footer_height(len(geo) + split, roles, width, k)
+        fig, ax = new_figure(width, height, fig, dpi=dpi, scale=scale)
         self.fig, self.ax = fig, ax
         vmin, vmax = float(min(self.x.min(), 0)), float(self.x.max())
+        x_in, ys, x_B = pos["x_in"], pos["ys"], pos["x_B"]
         self.inputs, self.windows, self.taps = [], [], []
         for c in range(C):
             gi = Grid(
-                ax, self.padded[c], x_in, ys[c], "input", title=in_title.format(c=c), annotate=annotate and max(hp, wp) <= ANNOTATE_MAX,
+                ax, self.padded[c], x_in, ys[c], "input", title=self.in_title.format(c=c), annotate=annotate and max(hp, wp) <= ANNOTATE_MAX,
                 pads=g.pads, row_labels=_axis_labels(hp, t) if annotate else None,
                 col_labels=_axis_labels(wp, l) if annotate else None, vmin=vmin, vmax=vmax, name=f"input{c}",
             )
@@ -386,13 +475,14 @@ class Im2colScene(_WindowMixin, Scene):
             row_labels=taps_lab if annotate else None, col_labels=[str(j) for j in range(L)] if annotate else None,
             name="patches", muted=self.from_padding,
         )
-        text(ax, x_B, TOP - 0.2 - (0.5 if annotate else 0), B_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
+        text(ax, x_B, TOP - 0.2 - (0.5 if annotate else 0), self.B_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
         self.column = rect(ax, x_B, TOP, 1, K, role="highlight", lw=2.8, gid="convviz:patches:column")
         self.A = self.Cmat = None
         self.reshaped, self.out_cells = [], []
         if self.W is not None:
+            x_A, y_C, y_R = pos["x_A"], pos["y_C"], pos["y_R"]
             self.A = Grid(ax, self.w_flat, x_A, y_C, "kernel", title=None, annotate=annotate, name="w_flat")
-            text(ax, x_A, y_C - 0.2, A_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
+            text(ax, x_A, y_C - 0.2, self.A_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
             self.Cmat = Grid(ax, self.y.reshape(O, L), x_B, y_C, "output", title=None, annotate=annotate, name="gemm")
             text(ax, x_B, y_C - 0.2, "y = w_flat · patches", TITLE_FS, ha="left", va="bottom", fontweight="bold")
             self.gemm_cell = rect(ax, x_B, y_C, 1, O, role="highlight", lw=2.8, gid="convviz:gemm:column")
@@ -403,9 +493,7 @@ class Im2colScene(_WindowMixin, Scene):
                 )
                 self.reshaped.append(go)
                 self.out_cells.append(rect(ax, go.x0, go.y0, 1, 1, role="highlight", lw=2.8, gid="convviz:output:current"))
-        self.geometry = FastText(ax, M, bottom + 0.55 * k, _describe(g), 9.0)
-        self.caption = FastText(ax, M, bottom + 0.55 * k, "", 9.0, after=self.geometry)
-        roles = ["input"] + (["kernel", "output"] if self.W is not None else []) + (["padding"] if padded else []) + ["highlight"]
+        self.geometry, self.caption = captions(ax, bottom, geo, split, k)
         legend(fig, roles)
         fig.convviz = {
             "scene": self,
@@ -472,8 +560,10 @@ def sliding_window(x, w, stride=1, padding=0, dilation=1, step=0, *, batch=0, ou
     later cells still empty.  ``x``: (H, W), (C, H, W) or (N, C, H, W); ``w``:
     (kh, kw), (C, kh, kw) or (O, C, kh, kw).  Several channels are stacked, one
     row per channel, and their partial sums added into the one output cell.
-    ``step=None`` shows every output without highlight.  Returns a Figure whose
-    ``fig.convviz`` dict holds the grids and highlight artists.
+    ``step=None`` shows every output without highlight.  When one row (input,
+    kernel, products, output) is wider than the book's text column, the output
+    moves under the kernel column.  Returns a Figure whose ``fig.convviz`` dict
+    holds the grids and highlight artists.
     """
     scene = SlidingWindowScene(x, w, stride, padding, dilation, batch=batch, out_channel=out_channel, annotate=annotate)
     scene.step = scene._norm_step(step) if step is not None else None
@@ -483,7 +573,7 @@ def sliding_window(x, w, stride=1, padding=0, dilation=1, step=0, *, batch=0, ou
 def animate_conv(x, w, stride=1, padding=0, dilation=1, *, batch=0, out_channel=0, fps=2, dpi=80, max_frames=36):
     """Every step of :func:`sliding_window` as a self-contained JS animation (<= 1 MB)."""
     scene = SlidingWindowScene(x, w, stride, padding, dilation, batch=batch, out_channel=out_channel)
-    scene.step = 0
+    scene.step, scene.dpi = 0, dpi
     scene.draw()
     return animate(scene, fps=fps, dpi=dpi, max_frames=max_frames)
 
@@ -504,6 +594,6 @@ def im2col_figure(x, kernel_size, stride=1, padding=0, dilation=1, w=None, step=
 def animate_im2col(x, kernel_size, stride=1, padding=0, dilation=1, w=None, *, batch=0, fps=2, dpi=80, max_frames=36):
     """Windows turning into columns, one per frame (self-contained JS, <= 1 MB)."""
     scene = Im2colScene(x, kernel_size, stride, padding, dilation, w, batch=batch)
-    scene.step = 0
+    scene.step, scene.dpi = 0, dpi
     scene.draw()
     return animate(scene, fps=fps, dpi=dpi, max_frames=max_frames)

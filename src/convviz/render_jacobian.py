@@ -11,21 +11,26 @@ import numpy as np
 from . import ops
 from .jacobian import conv_matrix, jacobian, transpose_matrix
 from .render_base import (
-    LABEL_FS,
+    CAPTION_FS,
+    LINE_H,
+    SUB_FS,
     TITLE_FS,
     FastText,
+    Fit,
     Grid,
+    Panel,
     Scene,
     animate,
-    fit_scale,
+    flow_best,
+    footer_height,
+    label_width,
     legend,
     new_figure,
     rect,
     text,
     text_cells,
-    text_factor,
 )
-from .render_conv import GAP, M, TOP
+from .render_conv import M, TOP
 
 __all__ = ["JacobianScene", "ConvMatrixScene", "jacobian_grids", "animate_jacobian", "conv_matrix_figure", "animate_conv_matrix"]
 
@@ -92,42 +97,50 @@ class JacobianScene(Scene):
         self.annotate = max(self.n_in, self.n_out) <= 49 if annotate is None else bool(annotate)
         self.fig = None
 
+    def _panels(self, fit):
+        (ho, wo), (ih, iw) = self.out_hw, self.in_hw
+        k, B = fit.k, fit.boost
+        sym = self.sym
+        tw = lambda s_: text_cells(s_, TITLE_FS, bold=True) * k  # noqa: E731
+        self.cell_w = max(iw, text_cells(f"∂y[{ho - 1},{wo - 1}]/∂{sym}", SUB_FS) * k)
+        blk_w = wo * self.cell_w + (wo - 1) * self.hgap
+        blk_h = ho * ih + (ho - 1) * self.vgap
+        panels = [Panel("J", blk_w, blk_h, 0.0, max(0.0, tw(self.head) - blk_w))]
+        if self.matrix:
+            panels.append(Panel("C", self.n_in, self.n_out, label_width(_labels(self.out_hw), B), max(0.0, tw(self.M_title) - self.n_in)))
+            if self.transpose:
+                panels.append(Panel("C_T", self.n_out, self.n_in, label_width(_labels(self.in_hw), B),
+                                    max(0.0, tw(self.T_title) - self.n_out)))
+        return panels
+
     def draw(self, fig=None):
         (ho, wo), (ih, iw) = self.out_hw, self.in_hw
         sym, role = self.sym, ("kernel" if self.wrt == "input" else "input")
-        sub = f"∂y[0,0]/∂{sym}"
-        cell_w = max(iw, text_cells(sub, 8.0))
-        hgap, vgap = 0.8, 1.2
-        x_blk, y_blk = M + 0.5, TOP + 0.3
-        blk_w = wo * cell_w + (wo - 1) * hgap
-        blk_h = ho * ih + (ho - 1) * vgap
-        head = f"J = jacobian(y, {sym}): shape {tuple(self.J.shape)}"
-        width = x_blk + max(blk_w, text_cells(head, TITLE_FS))
-        bottom = y_blk + blk_h
-        rl_w = text_cells("00,00", LABEL_FS) + 0.4
-        if self.matrix:
-            x_M = width + GAP + rl_w
-            self.M_title = f"C = J.reshape({self.n_out}, {self.n_in}):  y = C·{sym}"
-            width = x_M + max(self.n_in, text_cells(self.M_title, TITLE_FS))
-            bottom = max(bottom, y_blk + self.n_out)
-            if self.transpose:
-                self.T_title = f"Cᵀ ({self.n_in}×{self.n_out})"
-                if self.n_out <= self.n_in:  # C is wide, so Cᵀ is tall and narrow: beside C
-                    x_T, y_T = width + GAP + rl_w, y_blk
-                    width = x_T + max(self.n_out, text_cells(self.T_title, TITLE_FS))
-                else:  # C is tall, so Cᵀ is wide: under the grids
-                    x_T, y_T = x_blk + rl_w, y_blk + max(blk_h, self.n_out) + 2.2
-                    width = max(width, x_T + max(self.n_out, text_cells(self.T_title, TITLE_FS)))
-                bottom = max(bottom, y_T + self.n_in)
-        width += M
-        scale = fit_scale(width)
-        k = text_factor(scale)
-        height = bottom + 2.1 * k
+        self.hgap, self.vgap = 0.8, 1.2
+        self.head = f"J = jacobian(y, {sym}): (" + ",".join(str(n) for n in self.J.shape) + ")"
+        self.M_title = f"C = J.reshape({self.n_out}, {self.n_in}):  y = C·{sym}"
+        self.T_title = f"Cᵀ ({self.n_in}×{self.n_out})"
+        dpi = fig.dpi if fig is not None else self.dpi
+        fit = Fit(dpi)
+        for _ in range(6):
+            panels = self._panels(fit)
+            width, bottom, _ = flow_best([panels], fit, top=TOP + 0.3, vgap=2.2)
+            if fit.settle(width):
+                break
+        scale, k = fit.scale, fit.k
+        P = {p.key: p for p in panels}
+        roles = [role, "highlight"]
+        longest = (f"∂y[{ho - 1},{wo - 1}]/∂{sym} has {self.n_in} nonzero entries (of {self.n_in})"
+                   + (f";  ∂y[0,0]/∂{sym}[0,0] = J[0,0,0,0] = C[{self.n_out - 1},{self.n_in - 1}] = -0.00" if self.entry else ""))
+        split = text_cells(longest, CAPTION_FS) * k > width - 2 * M
+        height = bottom + footer_height(2 if split else 1, roles, width, k)
         annotate = self.annotate and scale >= 0.45
-        fig, ax = new_figure(width, height, fig, scale=scale)
+        fig, ax = new_figure(width, height, fig, dpi=dpi, scale=scale)
         self.fig, self.ax = fig, ax
         lo, hi = float(min(self.J.min(), 0)), float(max(self.J.max(), 0))
-        text(ax, x_blk, y_blk - 0.75, head, TITLE_FS, ha="left", va="bottom", fontweight="bold")
+        x_blk, y_blk = P["J"].x, P["J"].y
+        cell_w, hgap, vgap = self.cell_w, self.hgap, self.vgap
+        text(ax, x_blk, y_blk - 0.85, self.head, TITLE_FS, ha="left", va="bottom", fontweight="bold")
         self.grids = np.empty((ho, wo), dtype=object)
         for p in range(ho):
             for q in range(wo):
@@ -135,28 +148,31 @@ class JacobianScene(Scene):
                 gy = y_blk + p * (ih + vgap)
                 g = Grid(ax, self.J[p, q], gx, gy, role, annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
                          name=f"J[{p},{q}]")
-                text(ax, gx + iw / 2, gy - 0.22, f"∂y[{p},{q}]/∂{sym}", 8.0, ha="center", va="bottom")
+                text(ax, gx + iw / 2, gy - 0.18, f"∂y[{p},{q}]/∂{sym}", SUB_FS, ha="center", va="bottom")
                 self.grids[p, q] = g
         self.out_box = rect(ax, 0, 0, iw + 0.24, ih + 0.24, lw=2.6, gid="convviz:jacobian:output")
         self.entry_box = rect(ax, 0, 0, 1, 1, lw=3.0, gid="convviz:jacobian:entry")
         self.Cgrid = self.Tgrid = None
         if self.matrix:
-            self.Cgrid = Grid(ax, self.C, x_M, y_blk, role, annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
+            x_M, y_M = P["C"].x, P["C"].y
+            self.Cgrid = Grid(ax, self.C, x_M, y_M, role, annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
                               row_labels=_labels(self.out_hw), col_labels=_labels(self.in_hw) if annotate else None, name="C")
-            text(ax, x_M, y_blk - 0.75, self.M_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
-            self.C_row = rect(ax, x_M, y_blk, self.n_in, 1, lw=2.4, gid="convviz:C:row")
-            self.C_entry = rect(ax, x_M, y_blk, 1, 1, lw=3.0, gid="convviz:C:entry")
+            text(ax, x_M, y_M - (0.85 if annotate else 0.2), self.M_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
+            self.C_row = rect(ax, x_M, y_M, self.n_in, 1, lw=2.4, gid="convviz:C:row")
+            self.C_entry = rect(ax, x_M, y_M, 1, 1, lw=3.0, gid="convviz:C:entry")
             if self.transpose:
+                x_T, y_T = P["C_T"].x, P["C_T"].y
                 self.Tgrid = Grid(ax, self.C.T, x_T, y_T, role, annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
                                   row_labels=_labels(self.in_hw), col_labels=_labels(self.out_hw) if annotate else None,
                                   name="C_T")
-                text(ax, x_T, y_T - 0.75, self.T_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
+                text(ax, x_T, y_T - (0.85 if annotate else 0.2), self.T_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
                 self.T_col = rect(ax, x_T, y_T, 1, self.n_in, lw=2.4, gid="convviz:C_T:column")
                 self.T_entry = rect(ax, x_T, y_T, 1, 1, lw=3.0, gid="convviz:C_T:entry")
-        self.caption = FastText(ax, M, bottom + 0.55 * k, "", 9.0)
-        legend(fig, [role, "highlight"])
+        self.caption = FastText(ax, M, bottom + (0.25 + 0.5 * LINE_H) * k, "", CAPTION_FS)
+        self.caption2 = FastText(ax, M, bottom + (0.25 + 1.5 * LINE_H) * k, "", CAPTION_FS) if split else None
+        legend(fig, roles)
         fig.convviz = {"scene": self, "grids": self.grids, "C": self.Cgrid, "C_T": self.Tgrid, "output_box": self.out_box,
-                       "entry": self.entry_box, "caption": self.caption}
+                       "entry": self.entry_box, "caption": self.caption, "caption2": self.caption2}
         if self.matrix:
             fig.convviz.update(C_row=self.C_row, C_entry=self.C_entry)
             if self.transpose:
@@ -194,6 +210,7 @@ class JacobianScene(Scene):
                 if col is not None:
                     self.T_entry.set_xy((self.Tgrid.x0 + t, self.Tgrid.y0 + col))
                 self.T_entry.set_visible(show_entry)
+        extra = ""
         if done:
             msg = f"{self.n_out} output elements × {self.n_in} {'inputs' if self.sym == 'x' else 'weights'}"
         else:
@@ -201,8 +218,12 @@ class JacobianScene(Scene):
             msg = f"∂y[{p},{q}]/∂{self.sym} has {nz} nonzero entries (of {self.n_in})"
             if show_entry:
                 i, j = self.entry[2:]
-                msg += f";  ∂y[{p},{q}]/∂{self.sym}[{i},{j}] = J[{p},{q},{i},{j}] = C[{t},{col}] = {self.J[p, q, i, j]:g}"
-        self.caption.set_text(msg)
+                extra = f"∂y[{p},{q}]/∂{self.sym}[{i},{j}] = J[{p},{q},{i},{j}] = C[{t},{col}] = {self.J[p, q, i, j]:g}"
+        if self.caption2 is not None:  # narrow figure: the entry on its own line
+            self.caption.set_text(msg)
+            self.caption2.set_text(extra)
+        else:
+            self.caption.set_text(msg + (";  " + extra if extra else ""))
 
 
 class ConvMatrixScene(Scene):
@@ -264,20 +285,28 @@ class ConvMatrixScene(Scene):
         rsym, csym = (in_sym, out_sym) if self.transposed else (out_sym, in_sym)
         mname = "Cᵀ" if self.transposed else "C"
         title = f"{mname} ({nr}×{nc}):  {rsym} = {mname}·{csym}"
-        rl_w = text_cells("0,0,0,0" if len(self.row_shape) > 2 else "00,00", LABEL_FS) + 0.5
-        x_M = M + rl_w
-        y_M = TOP + (2.2 if self.v is not None else 0.4)
-        width = x_M + max(nc, text_cells(title, TITLE_FS))
-        if self.v is not None:
-            x_R = x_M + nc + 1.4
-            width = max(width, x_R + 1 + M + text_cells(f"{rsym} =", TITLE_FS))
-        width += M
+        roles = ["kernel"] + (["input", "output"] if self.v is not None else []) + ["highlight"]
+        dpi = fig.dpi if fig is not None else self.dpi
+        fit = Fit(dpi)
+        for _ in range(6):
+            k = fit.k
+            rl_w = label_width(_labels(self.row_shape), fit.boost) + 0.1
+            x_M = M + rl_w
+            y_M = TOP + (2.2 if self.v is not None else 0.4)
+            width = x_M + max(nc, text_cells(title, TITLE_FS, bold=True) * k)
+            if self.v is not None:
+                x_R = x_M + nc + 1.4
+                width = max(width, x_R + 1 + text_cells(f"{rsym} =", TITLE_FS, bold=True) * k)
+            width += M
+            if fit.settle(width):
+                break
+        scale, k = fit.scale, fit.k
         bottom = y_M + nr
-        scale = fit_scale(width)
-        k = text_factor(scale)
-        height = bottom + 2.1 * k
+        longest = f"row {nr - 1} ({_labels(self.row_shape)[-1]}): {nc} nonzeros" + (";  result[00] = -000.00" if self.v is not None else "")
+        split = text_cells(longest, CAPTION_FS) * k > width - 2 * M
+        height = bottom + footer_height(2 if split else 1, roles, width, k)
         annotate = self.annotate and scale >= 0.45
-        fig, ax = new_figure(width, height, fig, scale=scale)
+        fig, ax = new_figure(width, height, fig, dpi=dpi, scale=scale)
         self.fig, self.ax = fig, ax
         lo, hi = float(min(self.C.min(), 0)), float(max(self.C.max(), 0))
         self.grid = Grid(ax, self.C, x_M, y_M, "kernel", annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
@@ -300,11 +329,11 @@ class ConvMatrixScene(Scene):
             self.res_rect = rect(ax, x_R, y_M, 1, 1, lw=3.0, gid="convviz:result:current")
             self.v_taps = [rect(ax, x_M + j + 0.08, TOP + 0.48, 0.84, 0.84, role="kernel", lw=1.7, zorder=5, gid="convviz:vector:tap")
                            for j in range(nc)]
-        self.caption = FastText(ax, M, bottom + 0.55 * k, "", 9.0)
-        roles = ["kernel"] + (["input", "output"] if self.v is not None else []) + ["highlight"]
+        self.caption = FastText(ax, M, bottom + (0.25 + 0.5 * LINE_H) * k, "", CAPTION_FS)
+        self.caption2 = FastText(ax, M, bottom + (0.25 + 1.5 * LINE_H) * k, "", CAPTION_FS) if split else None
         legend(fig, roles)
         fig.convviz = {"scene": self, "matrix": self.grid, "vector": self.vgrid, "result": self.rgrid, "row": self.row_rect,
-                       "entry": self.entry_rect, "caption": self.caption}
+                       "entry": self.entry_rect, "caption": self.caption, "caption2": self.caption2}
         self.set_step(self.step)
         return fig
 
@@ -328,13 +357,18 @@ class ConvMatrixScene(Scene):
             for j, tap in enumerate(self.v_taps):
                 tap.set_visible((not done) and j in set(nz.tolist()))
         rl = _labels(self.row_shape)
+        extra = ""
         if done:
             msg = f"{self.C.shape[0]}×{self.C.shape[1]} matrix, {int(np.count_nonzero(self.C))} nonzeros"
         else:
             msg = f"row {r} ({rl[r]}): {len(nz)} nonzeros"
             if self.v is not None:
-                msg += f";  result[{r}] = {self.result[r]:g}"
-        self.caption.set_text(msg)
+                extra = f"result[{r}] = {self.result[r]:g}"
+        if self.caption2 is not None:
+            self.caption.set_text(msg)
+            self.caption2.set_text(extra)
+        else:
+            self.caption.set_text(msg + (";  " + extra if extra else ""))
 
 
 # ----------------------------------------------------------------------------
@@ -355,7 +389,7 @@ def jacobian_grids(op, x, w, wrt="input", highlight=None, *, matrix=True, transp
 def animate_jacobian(op, x, w, wrt="input", *, matrix=True, transpose=True, fps=1, dpi=80, max_frames=36, **params):
     """Output element by output element through the Jacobian (self-contained JS, <= 1 MB)."""
     scene = JacobianScene(op, x, w, wrt, None, matrix=matrix, transpose=transpose, **params)
-    scene.step = 0
+    scene.step, scene.dpi = 0, dpi
     scene.draw()
     return animate(scene, fps=fps, dpi=dpi, max_frames=max_frames)
 
@@ -372,6 +406,6 @@ def conv_matrix_figure(input_shape, w, transpose=False, *, op="conv2d", x=None, 
 def animate_conv_matrix(input_shape, w, transpose=False, *, op="conv2d", x=None, fps=1, dpi=80, max_frames=36, **params):
     """Row by row through C (or Cᵀ) (self-contained JS, <= 1 MB)."""
     scene = ConvMatrixScene(input_shape, w, transpose, op=op, x=x, **params)
-    scene.step = 0
+    scene.step, scene.dpi = 0, dpi
     scene.draw()
     return animate(scene, fps=fps, dpi=dpi, max_frames=max_frames)

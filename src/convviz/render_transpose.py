@@ -11,21 +11,31 @@ import numpy as np
 from . import ops
 from .geometry import effective_kernel, pair
 from .render_base import (
+    CAPTION_FS,
+    LINE_H,
+    TARGET_PX,
     TITLE_FS,
     FastText,
+    Fit,
     Grid,
+    Panel,
     Scene,
     animate,
-    fit_scale,
+    caption_lines,
+    caption_width,
+    captions,
+    choose_scale,
+    flow_best,
     fmt,
+    footer_height,
     legend,
     new_figure,
     rect,
     text,
     text_cells,
-    text_factor,
+    wrap_words,
 )
-from .render_conv import ANNOTATE_MAX, GAP, M, TOP, VGAP, _WindowMixin, as_nchw
+from .render_conv import ANNOTATE_MAX, M, _WindowMixin, as_nchw
 
 __all__ = ["Col2imScene", "OverlapScene", "col2im_scatter", "animate_transpose", "overlap_map", "animate_overlap"]
 
@@ -98,7 +108,8 @@ class Col2imScene(_CanvasGeometry, _WindowMixin, Scene):
 
     def __init__(self, x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None, *, role="input",
                  annotate=None, columns=None):
-        """``role="gradient"``: x is dL/dy and the result dL/dx (purple instead of blue/teal)."""
+        """``role="gradient"``: x is dL/dy and the result dL/dx (purple instead of blue/teal; titles,
+        patch label and captions say dL/dy)."""
         if role not in ("input", "gradient"):
             raise ValueError(f"role must be 'input' or 'gradient', got {role!r}")
         X, W = as_nchw(x, "x"), as_nchw(w, "w")
@@ -110,7 +121,7 @@ class Col2imScene(_CanvasGeometry, _WindowMixin, Scene):
                 f"got x {X.shape} and w {W.shape}"
             )
         self.role = role
-        self.sym = "x" if role == "input" else "g"
+        self.sym = "x" if role == "input" else "dL/dy"  # what one patch is scaled by
         self.x, self.w = X[0, 0].astype(float), W[0, 0].astype(float)
         self.result = y[0, 0]
         self._setup_canvas(self.x.shape, self.w.shape, stride, padding, output_padding, dilation, output_size)
@@ -125,74 +136,99 @@ class Col2imScene(_CanvasGeometry, _WindowMixin, Scene):
         self.fig = None
         self.step = None
 
+    def _panels(self, fit, annotate):
+        """The panels in reading order: what is scattered (x, kernel, patch, columns),
+        then where it lands (canvas, overlap count, cropped output)."""
+        (hi, wi), (kh, kw), (fh, fw) = self.x.shape, self.w.shape, self.full
+        oh, ow = self.result.shape
+        K, L = self.cols.shape
+        t, l = self.g.pads[0], self.g.pads[2]
+        v = self.sym
+        lab_r = [str(i - t) for i in range(fh)] if annotate else None
+        lab_o = [str(i) for i in range(oh)] if annotate else None
+        first = [
+            Panel.titled("x", wi, hi, self.x_title, fit),
+            Panel.titled("kernel", kw, kh, "kernel w", fit),
+            Panel.titled("patch", kw, kh, f"patch = {v}[{hi - 1},{wi - 1}]·w", fit),
+        ]
+        if self.show_columns:
+            rl = [f"{i},{j}" for i in range(kh) for j in range(kw)] if annotate else None
+            first.append(Panel.titled("columns", L, K, self.col_title, fit, labels=rl, centred=False))
+        second = [
+            Panel.titled("canvas", fw, fh, self.titles2[0], fit, labels=lab_r),
+            Panel.titled("overlap", fw, fh, self.titles2[1], fit, labels=lab_r),
+            Panel.titled("output", ow, oh, self.titles2[2], fit, labels=lab_o),
+        ]
+        return [first, second]
+
     def draw(self, fig=None):
         (hi, wi), (kh, kw), (fh, fw) = self.x.shape, self.w.shape, self.full
         oh, ow = self.result.shape
         K, L = self.cols.shape
         t, b, l, r = self.g.pads
         v = self.sym
-        x_title = "x (input)" if self.role == "input" else "g = dL/dy (gradient)"
-        patch_title = f"patch = {v}[0,0]·w"
-        col_title = f"columns = wᵀ·{v}  ({K}×{L})"
+        self.x_title = "x (input)" if self.role == "input" else "dL/dy (gradient)"
+        self.col_title = f"columns = wᵀ·{v}  ({K}×{L})"
         o_role = "gradient" if self.role == "gradient" else "output"  # the input gradient is a gradient too
-        titles2 = ["canvas: Σ patches", "overlap count", f"output ({oh}×{ow})" if o_role == "output" else f"dL/dx ({oh}×{ow})"]
-        caption = _tdescribe(self.g, self.op, self.in_hw)
-        k = 1.0
-        for _ in range(4):  # text grows relative to cells when cells shrink: iterate to a fixed point
-            tc = lambda s_, fs=TITLE_FS: text_cells(s_, fs) * k  # noqa: E731
-            widths1 = [max(wi, tc(x_title)), max(kw, tc("kernel w")), max(kw, tc(patch_title))]
-            if self.show_columns:
-                widths1.append(max(L, tc(col_title)) + 0.6)
-            widths2 = [max(fw, tc(titles2[0])) + 0.9, max(fw, tc(titles2[1])) + 0.9, max(ow, tc(titles2[2]))]
-            xs1 = np.cumsum([M + 0.5] + [w_ + GAP for w_ in widths1[:-1]])
-            xs2 = np.cumsum([M + 0.9] + [w_ + GAP for w_ in widths2[:-1]])
-            width = max(xs1[-1] + widths1[-1], xs2[-1] + widths2[-1], tc(caption + "   step 00/00: x[0,0] = 0.00 → rows 00..00", 9.0)) + M
-            scale = fit_scale(width)
-            if text_factor(scale) <= k + 1e-6:
+        self.titles2 = ["canvas: Σ patches", "overlap count", f"output ({oh}×{ow})" if o_role == "output" else f"dL/dx ({oh}×{ow})"]
+        annotate = self.annotate
+        dpi = fig.dpi if fig is not None else self.dpi
+        fit = Fit(dpi)
+        for _ in range(6):  # text grows relative to cells when cells shrink: iterate to a fixed point
+            groups = self._panels(fit, annotate)
+            width, bottom, _ = flow_best(groups, fit)
+            if annotate and choose_scale(width, dpi) < 0.5:
+                annotate, fit = False, Fit(dpi)
+                continue
+            if fit.settle(width):
                 break
-            k = text_factor(scale)
-        h1 = max(hi, kh, K if self.show_columns else 0)
-        y2 = TOP + h1 + VGAP * k + 0.3
-        bottom = y2 + max(fh, oh)
-        height = bottom + 2.1 * k
-        annotate = self.annotate and scale >= 0.5
-        fig, ax = new_figure(width, height, fig, scale=scale)
+        scale, k = fit.scale, fit.k
+        P = {p.key: p for grp in groups for p in grp}
+        caption = _tdescribe(self.g, self.op, self.in_hw)
+        width = caption_width(width, caption, fit)
+        roles = list(dict.fromkeys([self.role, "kernel", o_role, "overlap"])) + (["padding"] if any(self.g.pads) else []) + ["highlight"]
+        longest = f"step {self.n_steps}/{self.n_steps}: {v}[{hi - 1},{wi - 1}] = {max((fmt(a) for a in self.x.ravel()), key=len)}" \
+                  f" → rows {fh}..{fh}, cols {fw}..{fw}"
+        geo, split = caption_lines(width, caption, max(longest, "all patches added; output = canvas cropped by padding", key=len), k)
+        height = bottom + footer_height(len(geo) + split, roles, width, k)
+        fig, ax = new_figure(width, height, fig, dpi=dpi, scale=scale)
         self.fig, self.ax = fig, ax
         r = self.role
-        self.xgrid = Grid(ax, self.x, xs1[0] + (widths1[0] - wi) / 2, TOP, r, title=x_title, annotate=annotate, name="x")
-        self.kgrid = Grid(ax, self.w, xs1[1] + (widths1[1] - kw) / 2, TOP, "kernel", title="kernel w", annotate=scale >= 0.45, name="kernel")
+        self.xgrid = Grid(ax, self.x, P["x"].x, P["x"].y, r, title=self.x_title, annotate=annotate, name="x")
+        self.kgrid = Grid(ax, self.w, P["kernel"].x, P["kernel"].y, "kernel", title="kernel w", annotate=scale >= 0.45, name="kernel")
         span = float(np.abs(self.cols).max()) or 1.0
-        self.patch = Grid(ax, self.cols[:, 0].reshape(kh, kw), xs1[2] + (widths1[2] - kw) / 2, TOP, o_role,
+        pp = P["patch"]
+        self.patch = Grid(ax, self.cols[:, 0].reshape(kh, kw), pp.x, pp.y, o_role,
                           annotate=annotate, vmin=-span if self.cols.min() < 0 else 0, vmax=span, name="patch")
-        self.patch_title = FastText(ax, self.patch.x0 + kw / 2, TOP - 0.2, patch_title, TITLE_FS, ha="center", va="bottom",
+        self.patch_title = FastText(ax, pp.x + kw / 2, pp.y - 0.2, f"patch = {v}[0,0]·w", TITLE_FS, ha="center", va="bottom",
                                     weight="bold")
         self.xcell = rect(ax, self.xgrid.x0, self.xgrid.y0, 1, 1, lw=3.0, gid="convviz:x:current")
         self.columns = self.colrect = None
         if self.show_columns:
+            pc = P["columns"]
             self.columns = Grid(
-                ax, self.cols, xs1[3] + 0.6, TOP, o_role, annotate=annotate and L <= 25,
+                ax, self.cols, pc.x, pc.y, o_role, annotate=annotate and L <= 25,
                 vmin=self.patch.image.norm.vmin, vmax=span, name="columns",
                 row_labels=[f"{i},{j}" for i in range(kh) for j in range(kw)] if annotate else None,
             )
-            text(ax, xs1[3] + 0.6, TOP - 0.2, col_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
-            self.colrect = rect(ax, self.columns.x0, TOP, 1, K, lw=2.6, gid="convviz:columns:column")
+            text(ax, pc.x, pc.y - 0.2, self.col_title, TITLE_FS, ha="left", va="bottom", fontweight="bold")
+            self.colrect = rect(ax, self.columns.x0, pc.y, 1, K, lw=2.6, gid="convviz:columns:column")
         lab_r = [str(i - t) for i in range(fh)] if annotate else None
         lab_c = [str(j - l) for j in range(fw)] if annotate else None
         cmin, cmax = float(min(self.final_canvas.min(), 0)), float(self.final_canvas.max())
-        self.canvas = Grid(ax, self.final_canvas, xs2[0], y2, o_role, title=titles2[0], annotate=annotate, pads=self.g.pads,
+        pv, po, pu = P["canvas"], P["overlap"], P["output"]
+        self.canvas = Grid(ax, self.final_canvas, pv.x, pv.y, o_role, title=self.titles2[0], annotate=annotate, pads=self.g.pads,
                            row_labels=lab_r, col_labels=lab_c, vmin=cmin, vmax=cmax, name="canvas", muted_zeros=True)
-        self.counts = Grid(ax, self.final_counts, xs2[1], y2, "overlap", title=titles2[1], annotate=annotate, pads=self.g.pads,
+        self.counts = Grid(ax, self.final_counts, po.x, po.y, "overlap", title=self.titles2[1], annotate=annotate, pads=self.g.pads,
                            row_labels=lab_r, col_labels=lab_c, vmin=0, vmax=float(self.final_counts.max()), name="overlap",
                            muted_zeros=True)
-        self.out = Grid(ax, self.result, xs2[2] + (widths2[2] - ow) / 2, y2, o_role, title=titles2[2], annotate=annotate,
+        self.out = Grid(ax, self.result, pu.x, pu.y, o_role, title=self.titles2[2], annotate=annotate,
                         vmin=cmin, vmax=cmax, name="output",
                         row_labels=[str(i) for i in range(oh)] if annotate else None,
                         col_labels=[str(j) for j in range(ow)] if annotate else None)
         self.crop_rects = [self._decorate_canvas(ax, self.canvas), self._decorate_canvas(ax, self.counts)]
         self.foot = [self._make_window(ax, self.canvas, "canvas"), self._make_window(ax, self.counts, "overlap")]
-        self.geometry = FastText(ax, M, bottom + 0.55 * k, caption, 9.0)
-        self.caption = FastText(ax, M, bottom + 0.55 * k, "", 9.0, after=self.geometry)
-        roles = list(dict.fromkeys([r, "kernel", o_role, "overlap"])) + (["padding"] if any(self.g.pads) else []) + ["highlight"]
+        self.geometry, self.caption = captions(ax, bottom, geo, split, k)
         legend(fig, roles)
         fig.convviz = {
             "scene": self, "x": self.xgrid, "kernel": self.kgrid, "patch": self.patch, "patch_title": self.patch_title, "columns": self.columns,
@@ -253,10 +289,19 @@ class Col2imScene(_CanvasGeometry, _WindowMixin, Scene):
         self.caption.set_text(where)
 
 
+def interior_range(i: int, k: int, s: int, d: int = 1):
+    """Canvas positions (one axis, before cropping) that every kernel position which
+    could cover them does cover: from ``d(k-1)+1 - s`` (the first windows start at
+    0) to ``i*s - 1`` (the last window starts at ``(i-1)*s``).  Empty (lo > hi) when
+    the input is too small to have such cells."""
+    return max(0, effective_kernel(k, d) - s), i * s - 1
+
+
 class OverlapScene(_CanvasGeometry, _WindowMixin, Scene):
     """How many k×k patches land on each output pixel of a transposed convolution:
-    ``col2im(ones)``.  Uneven counts (kernel size not a multiple of the stride)
-    are the checkerboard artifacts of strided transposed convolutions."""
+    ``col2im(ones)``.  Uneven counts in the *interior* (kernel size not a multiple
+    of the stride) are the checkerboard artifacts of strided transposed
+    convolutions; the border always gets fewer patches, so it is not judged."""
 
     def __init__(self, kernel_size, stride, input_size, padding=0, output_padding=0, dilation=1, output_size=None, *, annotate=None):
         k = pair(kernel_size, "kernel_size")
@@ -265,51 +310,115 @@ class OverlapScene(_CanvasGeometry, _WindowMixin, Scene):
         self.ones = np.ones((k[0] * k[1], self.L))
         self.final_counts = self._fold(self.ones, self.L)
         self.annotate = max(self.full) <= 2 * ANNOTATE_MAX if annotate is None else bool(annotate)
+        # the interior, in canvas cells: rows r0..r1, columns c0..c1
+        (kh, kw), (sh, sw), (dh, dw) = self.g.kernel_hw, self.g.stride, self.g.dilation
+        (r0, r1), (c0, c1) = interior_range(hw[0], kh, sh, dh), interior_range(hw[1], kw, sw, dw)
+        self.interior = (r0, r1, c0, c1)
+        if r0 <= r1 and c0 <= c1:
+            inner = self.final_counts[r0 : r1 + 1, c0 : c1 + 1]
+            self.judged_on = "interior"
+        else:  # too small to have an interior: judge a larger input with the same kernel and stride
+            big = [max(n, -(-effective_kernel(kk, dd) // ss) + 2) for n, kk, ss, dd in zip(hw, (kh, kw), (sh, sw), (dh, dw))]
+            counts = ops.col2im(np.ones((kh * kw, big[0] * big[1])),
+                                ((big[0] - 1) * sh + effective_kernel(kh, dh), (big[1] - 1) * sw + effective_kernel(kw, dw)),
+                                (kh, kw), (sh, sw), 0, (dh, dw))[0]
+            (a0, a1), (b0, b1) = interior_range(big[0], kh, sh, dh), interior_range(big[1], kw, sw, dw)
+            inner = counts[a0 : a1 + 1, b0 : b1 + 1]
+            self.judged_on = "larger input"
+        self.inner_counts = inner
+        self.uniform = bool(inner.min() == inner.max())
         self.fig = None
         self.step = None
+
+    def _stats_text(self):
+        """(verdict sentence, explanation): the verdict looks at the interior only."""
+        lo, hi = int(self.inner_counts.min()), int(self.inner_counts.max())
+        if self.uniform:
+            verdict = f"interior counts: all {lo} — uniform, no checkerboard"
+        else:
+            verdict = f"interior counts: {lo}..{hi} — uneven → checkerboard artifacts"
+        if self.judged_on == "interior":
+            t, l = self.g.pads[0], self.g.pads[2]
+            r0, r1, c0, c1 = self.interior
+            return (verdict,
+                    f"Judged on the interior (dash-dotted: rows {r0 - t}..{r1 - t}, cols {c0 - l}..{c1 - l}), the cells away "
+                    "from the border that the full set of kernel positions reaches; border cells always get fewer patches.")
+        return (verdict + " (on a larger input)",
+                "This input is too small to have an interior (cells reached by the full set of kernel positions): "
+                "every cell is a border cell, and border cells always get fewer patches.")
 
     def draw(self, fig=None):
         (fh, fw) = self.full
         t, b, l, r = self.g.pads
         cropped = self._crop(self.final_counts)
         oh, ow = cropped.shape
-        titles = ["overlap count (canvas)", f"inside the output ({oh}×{ow})"]
-        w0 = max(fw, text_cells(titles[0], TITLE_FS)) + 0.9
-        w1 = max(ow, text_cells(titles[1], TITLE_FS))
-        x0, x1 = M + 0.9, M + 0.9 + w0 + GAP
-        bottom = TOP + max(fh, oh)
+        self.same = not any(self.g.pads) and self.op == (0, 0)  # the output is the whole canvas: one grid
+        titles = [f"overlap count = output ({oh}×{ow})" if self.same else "overlap count (canvas)", f"inside the output ({oh}×{ow})"]
+        annotate = self.annotate
         caption = _tdescribe(self.g, self.op, self.in_hw)
-        width = max(x1 + w1, text_cells(caption, 9.0), text_cells("counts inside the output: 0..0 — uneven → checkerboard artifacts", 9.0)) + M
-        scale = fit_scale(width)
-        k = text_factor(scale)
-        height = bottom + 2.6 * k
-        annotate = self.annotate and scale >= 0.45
-        fig, ax = new_figure(width, height, fig, scale=scale)
+        dpi = fig.dpi if fig is not None else self.dpi
+        fit = Fit(dpi)
+        for _ in range(6):
+            k = fit.k
+            lab_r = [str(i - t) for i in range(fh)] if annotate else None
+            panels = [Panel.titled("overlap", fw, fh, titles[0], fit, labels=lab_r)]
+            if not self.same:
+                panels.append(Panel.titled("output", ow, oh, titles[1], fit))
+            width, bottom, _ = flow_best([panels], fit)
+            # captions wrap to the figure; a small grid still gets a readable text column
+            verdict, why = self._stats_text()
+            width = max(width, min(text_cells(why, CAPTION_FS) * k + 2 * M, fit.cells(TARGET_PX)),
+                        text_cells(caption, CAPTION_FS) * k + 2 * M, text_cells(verdict, CAPTION_FS, bold=True) * k + 2 * M)
+            if annotate and choose_scale(width, dpi) < 0.45:
+                annotate, fit = False, Fit(dpi)
+                continue
+            if fit.settle(width):
+                break
+        scale, k = fit.scale, fit.k
+        P = {p.key: p for p in panels}
+        verdict, why = self._stats_text()
+        stats_lines = [verdict] + wrap_words(why, (width - 2 * M) / k, CAPTION_FS)
+        roles = ["overlap"] + (["padding"] if any(self.g.pads) else []) + ["highlight"]
+        geo, split = caption_lines(width, caption, f"step {self.n_steps}/{self.n_steps}: patch of input pixel ({self.in_hw[0] - 1},{self.in_hw[1] - 1})", k)
+        n_stats = len(stats_lines)
+        height = bottom + footer_height(n_stats + len(geo) + split, roles, width, k)
+        fig, ax = new_figure(width, height, fig, dpi=dpi, scale=scale)
         self.fig, self.ax = fig, ax
         vmax = float(self.final_counts.max())
         lab_r = [str(i - t) for i in range(fh)] if annotate else None
         lab_c = [str(j - l) for j in range(fw)] if annotate else None
-        self.counts = Grid(ax, self.final_counts, x0, TOP, "overlap", title=titles[0], annotate=annotate, pads=self.g.pads,
+        po = P["overlap"]
+        self.counts = Grid(ax, self.final_counts, po.x, po.y, "overlap", title=titles[0], annotate=annotate, pads=self.g.pads,
                            row_labels=lab_r, col_labels=lab_c, vmin=0, vmax=vmax, name="overlap", muted_zeros=True)
-        self.out = Grid(ax, cropped, x1 + (w1 - ow) / 2, TOP, "overlap", title=titles[1], annotate=annotate, vmin=0, vmax=vmax,
-                        name="output", muted_zeros=True)
+        if self.same:
+            self.out = self.counts
+        else:
+            pu = P["output"]
+            self.out = Grid(ax, cropped, pu.x, pu.y, "overlap", title=titles[1], annotate=annotate, vmin=0, vmax=vmax,
+                            name="output", muted_zeros=True)
         self.crop_rect = self._decorate_canvas(ax, self.counts)
+        r0, r1, c0, c1 = self.interior
+        self.interior_rect = rect(ax, self.counts.x0 + c0, self.counts.y0 + r0, max(c1 - c0 + 1, 0), max(r1 - r0 + 1, 0),
+                                  role="overlap", lw=2.0, ls="-.", zorder=5.4, gid="convviz:overlap:interior")
+        self.interior_rect.set_visible(self.judged_on == "interior")
         self.foot = self._make_window(ax, self.counts, "overlap")
-        lo, hi = int(cropped.min()), int(cropped.max())
-        verdict = "uniform: no checkerboard" if lo == hi else "uneven → checkerboard artifacts"
-        self.stats = text(ax, M, bottom + 0.55 * k, f"counts inside the output: {lo}..{hi} — {verdict}", 9.0, ha="left", va="center")
-        self.geometry = FastText(ax, M, bottom + 1.2 * k, caption, 9.0)
-        self.caption = FastText(ax, M, bottom + 1.2 * k, "", 9.0, after=self.geometry)
-        legend(fig, ["overlap"] + (["padding"] if any(self.g.pads) else []) + ["highlight"])
+        y = bottom + (0.25 + 0.5 * LINE_H) * k
+        self.stats_lines = [text(ax, M, y + n * LINE_H * k, ln, CAPTION_FS, ha="left", va="center", fontweight="bold" if n == 0 else "normal")
+                            for n, ln in enumerate(stats_lines)]
+        self.stats = self.stats_lines[0]
+        self.geometry, self.caption = captions(ax, bottom + n_stats * LINE_H * k, geo, split, k)
+        legend(fig, roles)
         fig.convviz = {"scene": self, "overlap": self.counts, "output": self.out, "footprint": self.foot[0],
-                       "crop": self.crop_rect[0], "stats": self.stats, "caption": self.caption,
-                       "geometry": self.geometry}
+                       "crop": self.crop_rect[0], "interior": self.interior_rect, "stats": self.stats,
+                       "stats_text": " ".join(t_.get_text() for t_ in self.stats_lines),
+                       "caption": self.caption, "geometry": self.geometry}
         self.set_step(self.step)
         return fig
 
     def dynamic_artists(self):
         keep, extra = self.crop_rect
-        return self.counts.artists() + self.out.artists() + [keep] + extra + list(self.foot) + [self.caption]
+        out = [] if self.out is self.counts else self.out.artists()
+        return self.counts.artists() + out + [keep] + extra + list(self.foot) + [self.caption]
 
     def set_step(self, step: Optional[int]):
         done = step is None
@@ -319,7 +428,8 @@ class OverlapScene(_CanvasGeometry, _WindowMixin, Scene):
             return
         counts = self._fold(self.ones, s)
         self.counts.set_values(counts)
-        self.out.set_values(self._crop(counts))
+        if self.out is not self.counts:
+            self.out.set_values(self._crop(counts))
         i, j = divmod(s, self.in_hw[1])
         box, taps = self.foot
         self._move_window(self.counts, box, taps, i * self.g.stride[0], j * self.g.stride[1])
@@ -338,8 +448,10 @@ def col2im_scatter(x, w, stride=1, padding=0, output_padding=0, dilation=1, step
     col2im scatter-add (chapter *Transposed convolution*).
 
     Shows ``x``, the kernel, the current patch ``x[i,j]·w`` (column ``step`` of
-    ``wᵀ·x``), the running canvas with the patch footprint, the running overlap
-    count and the cropped output.  Padding to crop is hatched, the kept region
+    ``wᵀ·x``; with ``role="gradient"`` x is the upstream gradient and the patch
+    ``dL/dy[i,j]·w``), the running canvas with the patch footprint, the running
+    overlap count and the cropped output (``dL/dx`` for the gradient).  Panels
+    wrap onto rows to fit the book's text column.  Padding to crop is hatched, the kept region
     dashed, ``output_padding`` rows/columns dotted.  ``step=None``: all patches
     added (the output then equals ``conv_transpose2d``).  ``x``: (H, W);
     ``w``: (kh, kw) (4-D with singleton channels accepted).
@@ -353,7 +465,7 @@ def animate_transpose(x, w, stride=1, padding=0, output_padding=0, dilation=1, *
                       dpi=80, max_frames=36):
     """Every scatter-add step of :func:`col2im_scatter` as a self-contained JS animation (<= 1 MB)."""
     scene = Col2imScene(x, w, stride, padding, output_padding, dilation, output_size, role=role)
-    scene.step = 0
+    scene.step, scene.dpi = 0, dpi
     scene.draw()
     return animate(scene, fps=fps, dpi=dpi, max_frames=max_frames)
 
@@ -363,7 +475,10 @@ def overlap_map(kernel_size, stride, input_size, padding=0, output_padding=0, di
     """Overlap counts ``col2im(ones)`` of a transposed convolution: the checkerboard
     picture (chapter *Transposed convolution*).  ``input_size`` is the transposed
     convolution's input size (int or (H, W)); ``step`` shows the first ``step + 1``
-    patches only."""
+    patches only.  The caption's verdict (uniform / uneven) looks at the interior
+    only (outlined dash-dotted: the cells every kernel position that could reach
+    them does reach), because border cells always get fewer patches; without
+    padding the output is the whole canvas and one grid is drawn."""
     scene = OverlapScene(kernel_size, stride, input_size, padding, output_padding, dilation, output_size, annotate=annotate)
     scene.step = None if step is None else scene._norm_step(step)
     return scene.draw()
@@ -373,6 +488,6 @@ def animate_overlap(kernel_size, stride, input_size, padding=0, output_padding=0
                     dpi=80, max_frames=36):
     """The overlap counts accumulating patch by patch (self-contained JS, <= 1 MB)."""
     scene = OverlapScene(kernel_size, stride, input_size, padding, output_padding, dilation, output_size)
-    scene.step = 0
+    scene.step, scene.dpi = 0, dpi
     scene.draw()
     return animate(scene, fps=fps, dpi=dpi, max_frames=max_frames)

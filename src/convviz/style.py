@@ -50,7 +50,8 @@ PADDING_HATCH = "///"
 PADDING_HATCH_COLOR = "#A0A0A0"
 GRID_LINE = "#6E6E6E"
 TEXT = "#111111"
-MUTED_TEXT = "#8C8C8C"
+MUTED_TEXT = "#8C8C8C"  # numbers that come from padding, structural zeros
+INDEX_TEXT = "#444444"  # row/column indices next to grids (dark enough to read at 9 pt)
 
 
 def tint(role_or_color: str, amount: float) -> str:

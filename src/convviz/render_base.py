@@ -898,7 +898,17 @@ class Scene:
     def draw(self, fig: Optional[Figure] = None) -> Figure:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def set_step(self, step: Optional[int]):  # pragma: no cover - abstract
+    def set_step(self, step: Optional[int]):
+        """Show step ``step`` (row-major, negative counts from the end); ``None``: the finished
+        picture with no highlight.  Redraws nothing until the scene has a figure."""
+        done = step is None
+        t = self._norm_step(step)
+        self.step = None if done else t
+        if self.fig is not None:
+            self._show(t, done)
+
+    def _show(self, t: int, done: bool):  # pragma: no cover - abstract
+        """Update the artists for step ``t`` (``done``: no highlight)."""
         raise NotImplementedError
 
     def _norm_step(self, step):

@@ -314,13 +314,8 @@ class SlidingWindowScene(_WindowMixin, Scene):
         return arts
 
     # -- update ---------------------------------------------------------------
-    def set_step(self, step: Optional[int]):
+    def _show(self, t: int, done: bool):
         """Show output cell ``step`` (row-major); ``None``: every cell, no highlight."""
-        done = step is None
-        t = self._norm_step(step)
-        self.step = step if done else t
-        if self.fig is None:
-            return
         g, C = self.g, self.C
         (kh, kw), (ho, wo), (sh, sw) = g.kernel_hw, g.out_hw, g.stride
         p, q = divmod(t, wo)
@@ -517,13 +512,8 @@ class Im2colScene(_WindowMixin, Scene):
             arts += self.Cmat.artists() + [self.gemm_cell] + self.out_cells + [a for go in self.reshaped for a in go.artists()]
         return arts
 
-    def set_step(self, step: Optional[int]):
+    def _show(self, t: int, done: bool):
         """Reveal columns ``0..step`` and highlight window/column ``step``; ``None``: all, no highlight."""
-        done = step is None
-        t = self._norm_step(step)
-        self.step = None if done else t
-        if self.fig is None:
-            return
         g = self.g
         (ho, wo), (sh, sw) = g.out_hw, g.stride
         p, q = divmod(t, wo)

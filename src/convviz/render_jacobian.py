@@ -180,13 +180,8 @@ class JacobianScene(Scene):
         self.set_step(self.step)
         return fig
 
-    def set_step(self, step: Optional[int]):
+    def _show(self, t: int, done: bool):
         """Highlight output element ``step`` (row-major): its grid, row of C and column of Cᵀ."""
-        done = step is None
-        t = self._norm_step(step)
-        self.step = None if done else t
-        if self.fig is None:
-            return
         p, q = divmod(t, self.out_hw[1])
         g = self.grids[p, q]
         self.out_box.set_xy((g.x0 - 0.12, g.y0 - 0.12))
@@ -337,13 +332,8 @@ class ConvMatrixScene(Scene):
         self.set_step(self.step)
         return fig
 
-    def set_step(self, step: Optional[int]):
+    def _show(self, r: int, done: bool):
         """Highlight row ``step`` of the matrix (and the vector entries it reads)."""
-        done = step is None
-        r = self._norm_step(step)
-        self.step = None if done else r
-        if self.fig is None:
-            return
         self.row_rect.set_y(self.grid.y0 + r)
         self.row_rect.set_visible(not done)
         show_entry = (not done) and self.entry is not None and len(self.entry) == 2 and self.entry[0] == r

@@ -252,13 +252,8 @@ class Col2imScene(_CanvasGeometry, _WindowMixin, Scene):
             arts += [box, taps]
         return arts
 
-    def set_step(self, step: Optional[int]):
+    def _show(self, s: int, done: bool):
         """Canvas after adding patches ``0..step`` (row-major over x); ``None``: all, no highlight."""
-        done = step is None
-        s = self._norm_step(step)
-        self.step = None if done else s
-        if self.fig is None:
-            return
         (hi, wi), (kh, kw) = self.x.shape, self.w.shape
         (sh, sw) = self.g.stride
         i, j = divmod(s, wi)
@@ -420,12 +415,7 @@ class OverlapScene(_CanvasGeometry, _WindowMixin, Scene):
         out = [] if self.out is self.counts else self.out.artists()
         return self.counts.artists() + out + [keep] + extra + list(self.foot) + [self.caption]
 
-    def set_step(self, step: Optional[int]):
-        done = step is None
-        s = self._norm_step(step)
-        self.step = None if done else s
-        if self.fig is None:
-            return
+    def _show(self, s: int, done: bool):
         counts = self._fold(self.ones, s)
         self.counts.set_values(counts)
         if self.out is not self.counts:

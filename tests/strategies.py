@@ -82,8 +82,21 @@ PAD_FORMS = ["int", "pair", "quad", "valid", "same"]
 _DILATED = st.sampled_from([False, False, False, True, True])
 
 
+class _PaddingFacts:
+    """What the framework comparisons branch on; shared by both case types."""
+
+    @property
+    def symmetric(self) -> bool:
+        t, b, l, r = self.pads
+        return t == b and l == r
+
+    @property
+    def dilated(self) -> bool:
+        return max(self.d_hw) > 1
+
+
 @dataclass(frozen=True)
-class ConvCase:
+class ConvCase(_PaddingFacts):
     """One conv2d configuration plus its reference geometry."""
 
     n: int
@@ -116,15 +129,6 @@ class ConvCase:
     @property
     def y_shape(self):
         return (self.n, self.o) + self.out_hw
-
-    @property
-    def symmetric(self) -> bool:
-        t, b, l, r = self.pads
-        return t == b and l == r
-
-    @property
-    def dilated(self) -> bool:
-        return max(self.d_hw) > 1
 
     def arrays(self):
         """x, w and an upstream gradient, all float64."""
@@ -176,7 +180,7 @@ def conv_cases(draw, max_hw=9, max_k=4, max_s=3, max_d=3, max_pad=3, max_n=2, ma
 
 
 @dataclass(frozen=True)
-class TransposeCase:
+class TransposeCase(_PaddingFacts):
     """One conv_transpose2d configuration plus its reference geometry.
 
     ``pads`` are the crop of the full output (= the padding of the forward
@@ -230,15 +234,6 @@ class TransposeCase:
         return tuple(
             (self.in_hw[a] - 1) * self.s_hw[a] + keff(self.k_hw[a], self.d_hw[a]) + self.op_hw[a] for a in (0, 1)
         )
-
-    @property
-    def symmetric(self) -> bool:
-        t, b, l, r = self.pads
-        return t == b and l == r
-
-    @property
-    def dilated(self) -> bool:
-        return max(self.d_hw) > 1
 
     def arrays(self):
         rng = np.random.default_rng(self.seed)

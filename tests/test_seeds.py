@@ -523,8 +523,8 @@ def test_003_tf_same_case2_output_6_extra_row_top_left():
     same(tf6, cv.conv2d(top_left, rot), tf_conv(top_left, rot), torch_conv(top_left, rot))
     assert not np.allclose(tf6, cv.conv2d(bottom_right, rot))
     # the same padding, as convviz's direct form reports it: d(k-1) - p = (2 - 0, 2 - 1)
-    g, op = cv.ops.transpose_geometry((3, 3), (3, 3), 2, "same", output_size=6)
-    assert cv.ops.direct_padding(g, op) == (2, 1, 2, 1)
+    g = cv.transpose_geometry((3, 3), (3, 3), stride=2, padding="same", output_size=6)
+    assert cv.direct_padding(g) == (2, 1, 2, 1)
     torch6 = same(torch_conv_t(X003, K003, 2, 1, 1), cv.conv2d(bottom_right, rot))
     assert not np.allclose(tf6, torch6)
     same(tf6, torch_conv_t(X003, K003, 2, 0, 0)[:6, :6])  # TF SAME 6 = full 7x7 output, last row/col cropped

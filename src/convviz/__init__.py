@@ -7,10 +7,14 @@ The book's chapters import everything from here::
     y = cv.conv2d(x, w, stride=2, padding="same")
 """
 from .geometry import (
+    ConvGeometry,
+    conv_geometry,
     conv_output_size,
+    direct_padding,
     describe_conv,
     describe_transpose,
     same_padding,
+    transpose_geometry,
     transpose_output_size,
     transpose_output_sizes,
 )
@@ -30,6 +34,10 @@ from .check import CheckError, check
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConvGeometry",
+    "conv_geometry",
+    "transpose_geometry",
+    "direct_padding",
     "conv_output_size",
     "describe_conv",
     "describe_transpose",
@@ -55,7 +63,7 @@ __all__ = [
 # Pictures and widgets load on first use (``cv.render``, ``cv.style``, ``cv.widgets``
 # or ``from convviz import render``): ``import convviz`` stays numpy-only, and
 # ipywidgets is imported only by ``convviz.widgets``.
-_LAZY_SUBMODULES = ("style", "render", "widgets")
+_LAZY_SUBMODULES = ("style", "render", "widgets", "frameworks")
 
 
 def __getattr__(name):

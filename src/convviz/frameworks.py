@@ -11,8 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .check import to_numpy
-from .geometry import pair, resolve_padding
-from .ops import transpose_geometry
+from .geometry import ConvGeometry, conv_geometry, transpose_geometry
 
 __all__ = [
     "nchw_to_nhwc",
@@ -70,6 +69,20 @@ def _4d(a):
     return a[None, None] if a.ndim == 2 else a
 
 
+def _shape4(shape):
+    shape = tuple(shape)
+    return (1, 1) + shape if len(shape) == 2 else shape
+
+
+def _conv(in_hw, k_hw, stride, padding, dilation) -> ConvGeometry:
+    return conv_geometry(in_hw, k_hw, stride=stride, padding=padding, dilation=dilation)
+
+
+def _transpose(in_hw, k_hw, stride, padding, output_padding, dilation, output_size) -> ConvGeometry:
+    return transpose_geometry(in_hw, k_hw, stride=stride, padding=padding, output_padding=output_padding,
+                              dilation=dilation, output_size=output_size)
+
+
 # ---------------------------------------------------------------- torch
 def _torch():
     import torch
@@ -81,37 +94,41 @@ def _t(a):
     return _torch().from_numpy(np.ascontiguousarray(_4d(a), dtype=np.float64))
 
 
+def _torch_conv2d_g(X, W, g: ConvGeometry):
+    """``F.conv2d`` of torch tensors for a resolved geometry (asymmetric/SAME via an explicit ``F.pad``)."""
+    F = _torch().nn.functional
+    t, b, l, r = g.pads
+    return F.conv2d(F.pad(X, (l, r, t, b)), W, stride=g.stride, dilation=g.dilation)
+
+
+def _torch_conv_transpose2d_g(X, W, g: ConvGeometry):
+    """``F.conv_transpose2d`` for a resolved geometry; asymmetric padding is cropped by hand."""
+    F = _torch().nn.functional
+    t, b, l, r = g.pads
+    y = F.conv_transpose2d(X, W, stride=g.stride, output_padding=g.output_padding, dilation=g.dilation)
+    return y[:, :, t : y.shape[2] - b, l : y.shape[3] - r]
+
+
 def torch_conv2d(x, w, stride=1, padding=0, dilation=1):
     """``F.conv2d`` with any convviz padding (asymmetric/SAME via an explicit ``F.pad``)."""
-    torch = _torch()
     X, W = _t(x), _t(w)
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    t, b, l, r = resolve_padding(padding, X.shape[2:], W.shape[2:], s, d)
-    X = torch.nn.functional.pad(X, (l, r, t, b))
-    return torch.nn.functional.conv2d(X, W, stride=s, dilation=d).numpy()
+    return _torch_conv2d_g(X, W, _conv(X.shape[2:], W.shape[2:], stride, padding, dilation)).numpy()
 
 
 def torch_conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None):
     """``F.conv_transpose2d``; asymmetric padding is cropped by hand (torch has no such argument)."""
-    torch = _torch()
     X, W = _t(x), _t(w)
-    g, op = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
-    t, b, l, r = g.pads
-    y = torch.nn.functional.conv_transpose2d(X, W, stride=g.stride, output_padding=op, dilation=g.dilation)
-    return y[:, :, t : y.shape[2] - b, l : y.shape[3] - r].numpy()
+    g = _transpose(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
+    return _torch_conv_transpose2d_g(X, W, g).numpy()
 
 
 def torch_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilation=1):
     """Input gradient by autograd: d sum(conv2d(x, w) * grad_out) / dx."""
     torch = _torch()
-    shape = tuple(input_shape)
-    shape4 = (1, 1) + shape if len(shape) == 2 else shape
-    x = torch.zeros(shape4, dtype=torch.float64, requires_grad=True)
+    x = torch.zeros(_shape4(input_shape), dtype=torch.float64, requires_grad=True)
     W = _t(w)
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    t, b, l, r = resolve_padding(padding, shape4[2:], W.shape[2:], s, d)
-    y = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (l, r, t, b)), W, stride=s, dilation=d)
-    (y * _t(grad_out)).sum().backward()
+    g = _conv(x.shape[2:], W.shape[2:], stride, padding, dilation)
+    (_torch_conv2d_g(x, W, g) * _t(grad_out)).sum().backward()
     return x.grad.numpy()
 
 
@@ -119,39 +136,29 @@ def torch_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilati
     """Kernel gradient with ``torch.nn.grad.conv2d_weight`` (explicit pad first)."""
     torch = _torch()
     X = _t(x)
-    fshape = tuple(filter_shape)
-    fshape4 = (1, 1) + fshape if len(fshape) == 2 else fshape
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    t, b, l, r = resolve_padding(padding, X.shape[2:], fshape4[2:], s, d)
+    fshape = _shape4(filter_shape)
+    g = _conv(X.shape[2:], fshape[2:], stride, padding, dilation)
+    t, b, l, r = g.pads
     X = torch.nn.functional.pad(X, (l, r, t, b))
-    return torch.nn.grad.conv2d_weight(X, fshape4, _t(grad_out), stride=s, dilation=d).numpy()
+    return torch.nn.grad.conv2d_weight(X, fshape, _t(grad_out), stride=g.stride, dilation=g.dilation).numpy()
 
 
 def torch_jacobian(op: str, x, w, wrt="input", **params):
     """``torch.autograd.functional.jacobian(vectorize=True)`` of a torch conv op (4-D layouts)."""
     torch = _torch()
     X, W = _t(x), _t(w)
-    fn = {"conv2d": _torch_conv2d_t, "conv_transpose2d": _torch_conv_transpose2d_t}[op]
-    if wrt == "input":
-        J = torch.autograd.functional.jacobian(lambda a: fn(a, W, **params), X, vectorize=True)
+    if op == "conv2d":
+        g = _conv(X.shape[2:], W.shape[2:], params.get("stride", 1), params.get("padding", 0), params.get("dilation", 1))
+        fn = _torch_conv2d_g
     else:
-        J = torch.autograd.functional.jacobian(lambda k: fn(X, k, **params), W, vectorize=True)
+        g = _transpose(X.shape[2:], W.shape[2:], params.get("stride", 1), params.get("padding", 0),
+                       params.get("output_padding", 0), params.get("dilation", 1), params.get("output_size"))
+        fn = _torch_conv_transpose2d_g
+    if wrt == "input":
+        J = torch.autograd.functional.jacobian(lambda a: fn(a, W, g), X, vectorize=True)
+    else:
+        J = torch.autograd.functional.jacobian(lambda k: fn(X, k, g), W, vectorize=True)
     return J.numpy()
-
-
-def _torch_conv2d_t(X, W, stride=1, padding=0, dilation=1):
-    torch = _torch()
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    t, b, l, r = resolve_padding(padding, X.shape[2:], W.shape[2:], s, d)
-    return torch.nn.functional.conv2d(torch.nn.functional.pad(X, (l, r, t, b)), W, stride=s, dilation=d)
-
-
-def _torch_conv_transpose2d_t(X, W, stride=1, padding=0, output_padding=0, dilation=1, output_size=None):
-    torch = _torch()
-    g, op = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
-    t, b, l, r = g.pads
-    y = torch.nn.functional.conv_transpose2d(X, W, stride=g.stride, output_padding=op, dilation=g.dilation)
-    return y[:, :, t : y.shape[2] - b, l : y.shape[3] - r]
 
 
 # ---------------------------------------------------------------- TensorFlow
@@ -164,35 +171,51 @@ def _tf():
     return tf
 
 
-def _tf_padding(padding, in_hw, k_hw, s, d):
-    """TF padding argument: "SAME"/"VALID" strings pass through, numbers become explicit."""
-    if isinstance(padding, str):
-        return padding.upper()
-    t, b, l, r = resolve_padding(padding, in_hw, k_hw, s, d)
+def _tf_padding(g: ConvGeometry):
+    """TF padding argument: "SAME"/"VALID" pass through (TF applies its own rule), numbers become explicit."""
+    if g.mode != "explicit":
+        return g.mode.upper()
+    t, b, l, r = g.pads
     return [[0, 0], [t, b], [l, r], [0, 0]]
+
+
+def _tf_conv2d_g(X, Wt, g: ConvGeometry):
+    """``tf.nn.conv2d`` of NHWC/HWIO tensors for a resolved geometry."""
+    tf = _tf()
+    return tf.nn.conv2d(X, Wt, strides=[1, *g.stride, 1], padding=_tf_padding(g), dilations=[1, *g.dilation, 1])
+
+
+def _tf_conv_transpose2d_g(X, Wt, g: ConvGeometry):
+    """``tf.nn.conv2d_transpose`` of NHWC/HWOI tensors with ``output_shape`` from the geometry.
+
+    TF expresses padding here as that of the forward convolution whose input
+    gradient this is, so it receives the same (top, bottom, left, right).
+    """
+    tf = _tf()
+    t, b, l, r = g.pads
+    pad = g.mode.upper() if g.mode != "explicit" else [[0, 0], [t, b], [l, r], [0, 0]]
+    return tf.nn.conv2d_transpose(
+        X, Wt, [X.shape[0], *g.in_hw, Wt.shape[2]], strides=[1, *g.stride, 1], padding=pad,
+        dilations=[1, *g.dilation, 1],
+    )
 
 
 def tf_conv2d(x, w, stride=1, padding=0, dilation=1):
     """``tf.nn.conv2d`` in NHWC/HWIO, returned as NCHW."""
-    tf = _tf()
     X, W = _4d(x).astype(np.float64), _4d(w).astype(np.float64)
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    pad = _tf_padding(padding, X.shape[2:], W.shape[2:], s, d)
-    y = tf.nn.conv2d(nchw_to_nhwc(X), oihw_to_hwio(W), strides=[1, *s, 1], padding=pad, dilations=[1, *d, 1])
-    return nhwc_to_nchw(y)
+    g = _conv(X.shape[2:], W.shape[2:], stride, padding, dilation)
+    return nhwc_to_nchw(_tf_conv2d_g(nchw_to_nhwc(X), oihw_to_hwio(W), g))
 
 
 def tf_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilation=1):
     """``tf.compat.v1.nn.conv2d_backprop_input`` (the TF1 name the articles use), NCHW in and out."""
     tf = _tf()
-    shape = tuple(input_shape)
-    shape4 = (1, 1) + shape if len(shape) == 2 else shape
+    n, c, h, wd = _shape4(input_shape)
     W, G = _4d(w).astype(np.float64), _4d(grad_out).astype(np.float64)
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    pad = _tf_padding(padding, shape4[2:], W.shape[2:], s, d)
-    n, c, h, wd = shape4
+    g = _conv((h, wd), W.shape[2:], stride, padding, dilation)
     dx = tf.compat.v1.nn.conv2d_backprop_input(
-        [n, h, wd, c], oihw_to_hwio(W), nchw_to_nhwc(G), strides=[1, *s, 1], padding=pad, dilations=[1, *d, 1]
+        [n, h, wd, c], oihw_to_hwio(W), nchw_to_nhwc(G), strides=[1, *g.stride, 1], padding=_tf_padding(g),
+        dilations=[1, *g.dilation, 1],
     )
     return nhwc_to_nchw(dx)
 
@@ -201,76 +224,44 @@ def tf_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilation=
     """``tf.compat.v1.nn.conv2d_backprop_filter``, NCHW/OIHW in and out."""
     tf = _tf()
     X, G = _4d(x).astype(np.float64), _4d(grad_out).astype(np.float64)
-    fshape = tuple(filter_shape)
-    o, c, kh, kw = (1, 1) + fshape if len(fshape) == 2 else fshape
-    s, d = pair(stride, "stride"), pair(dilation, "dilation")
-    pad = _tf_padding(padding, X.shape[2:], (kh, kw), s, d)
+    o, c, kh, kw = _shape4(filter_shape)
+    g = _conv(X.shape[2:], (kh, kw), stride, padding, dilation)
     dw = tf.compat.v1.nn.conv2d_backprop_filter(
-        nchw_to_nhwc(X), [kh, kw, c, o], nchw_to_nhwc(G), strides=[1, *s, 1], padding=pad, dilations=[1, *d, 1]
+        nchw_to_nhwc(X), [kh, kw, c, o], nchw_to_nhwc(G), strides=[1, *g.stride, 1], padding=_tf_padding(g),
+        dilations=[1, *g.dilation, 1],
     )
     return hwio_to_oihw(dw)
 
 
 def tf_conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None):
-    """``tf.nn.conv2d_transpose`` with an explicit ``output_shape``, NCHW/(C_in, C_out, kh, kw) in, NCHW out.
-
-    TF expresses padding here as that of the forward convolution whose input
-    gradient this is, so it receives the same (top, bottom, left, right).
-    """
-    tf = _tf()
+    """``tf.nn.conv2d_transpose`` with an explicit ``output_shape``, NCHW/(C_in, C_out, kh, kw) in, NCHW out."""
     X, W = _4d(x).astype(np.float64), _4d(w).astype(np.float64)
-    g, _ = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
-    t, b, l, r = g.pads
-    if isinstance(padding, str) and padding.lower() == "same":
-        pad = "SAME"
-    else:
-        pad = [[0, 0], [t, b], [l, r], [0, 0]]
-    n, co = X.shape[0], W.shape[1]
-    y = tf.nn.conv2d_transpose(
-        nchw_to_nhwc(X), iohw_to_hwoi(W), [n, *g.in_hw, co], strides=[1, *g.stride, 1], padding=pad,
-        dilations=[1, *g.dilation, 1],
-    )
-    return nhwc_to_nchw(y)
+    g = _transpose(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
+    return nhwc_to_nchw(_tf_conv_transpose2d_g(nchw_to_nhwc(X), iohw_to_hwoi(W), g))
 
 
 def tf_jacobian(op: str, x, w, wrt="input", **params):
     """``tf.GradientTape.jacobian`` of the TF op, converted back to NCHW/OIHW axes."""
     tf = _tf()
-    X = tf.constant(nchw_to_nhwc(_4d(x).astype(np.float64)))
-    W4 = _4d(w).astype(np.float64)
-    Wt = tf.constant(oihw_to_hwio(W4) if op == "conv2d" else iohw_to_hwoi(W4))
-
-    def run(X, Wt):
-        if op == "conv2d":
-            s, d = pair(params.get("stride", 1), "stride"), pair(params.get("dilation", 1), "dilation")
-            pad = _tf_padding(params.get("padding", 0), X.shape[1:3], Wt.shape[:2], s, d)
-            return tf.nn.conv2d(X, Wt, strides=[1, *s, 1], padding=pad, dilations=[1, *d, 1])
-        g, _ = transpose_geometry(
-            X.shape[1:3], Wt.shape[:2], params.get("stride", 1), params.get("padding", 0),
-            params.get("output_padding", 0), params.get("dilation", 1), params.get("output_size"),
-        )
-        t, b, l, r = g.pads
-        p = params.get("padding", 0)
-        pad = p.upper() if isinstance(p, str) else [[0, 0], [t, b], [l, r], [0, 0]]  # strings: see pfor below
-        return tf.nn.conv2d_transpose(
-            X, Wt, [X.shape[0], *g.in_hw, Wt.shape[2]], strides=[1, *g.stride, 1], padding=pad,
-            dilations=[1, *g.dilation, 1],
-        )
-
+    X4, W4 = _4d(x).astype(np.float64), _4d(w).astype(np.float64)
+    X = tf.constant(nchw_to_nhwc(X4))
+    if op == "conv2d":
+        g = _conv(X4.shape[2:], W4.shape[2:], params.get("stride", 1), params.get("padding", 0), params.get("dilation", 1))
+        Wt, run = tf.constant(oihw_to_hwio(W4)), _tf_conv2d_g
+    else:
+        g = _transpose(X4.shape[2:], W4.shape[2:], params.get("stride", 1), params.get("padding", 0),
+                       params.get("output_padding", 0), params.get("dilation", 1), params.get("output_size"))
+        Wt, run = tf.constant(iohw_to_hwoi(W4)), _tf_conv_transpose2d_g
     target = X if wrt == "input" else Wt
     # TF 2.21's vectorized jacobian (pfor) drops the explicit paddings of Conv2DBackpropFilter
     # ("explicit_paddings attribute must contain 8 values"): numeric padding wrt the kernel
     # takes the slower per-row loop instead.
-    p = params.get("padding", 0)
-    pfor = wrt == "input" or isinstance(p, str)
+    pfor = wrt == "input" or g.mode != "explicit"
     with tf.GradientTape(persistent=not pfor) as tape:
         tape.watch(target)
-        y = run(X, Wt) if wrt == "input" else run(X, target)
+        y = run(X, Wt, g) if wrt == "input" else run(X, target, g)
     J = tape.jacobian(y, target, experimental_use_pfor=pfor).numpy()  # NHWC + (NHWC or HWIO/HWOI)
     J = np.transpose(J, (0, 3, 1, 2, 4, 5, 6, 7))  # out -> NCHW
     if wrt == "input":
         return np.transpose(J, (0, 1, 2, 3, 4, 7, 5, 6))
-    if op == "conv2d":  # HWIO -> OIHW
-        return np.transpose(J, (0, 1, 2, 3, 7, 6, 4, 5))
-    return np.transpose(J, (0, 1, 2, 3, 7, 6, 4, 5))  # HWOI -> IOHW
-
+    return np.transpose(J, (0, 1, 2, 3, 7, 6, 4, 5))  # HWIO -> OIHW, and HWOI -> IOHW alike

@@ -1,54 +1,45 @@
-"""Output-size arithmetic and parameter validation (defined in the chapter
-*Transposed convolution*, used everywhere).
+"""All geometry of convviz: output sizes, padding (incl. TensorFlow's SAME),
+and the resolved 2-D :class:`ConvGeometry` that every op, picture, explorer and
+framework runner takes (defined in the chapters *Conv2d* and *Transposed
+convolution*, used everywhere).
 
+Parameters are normalised once, by :func:`conv_geometry` or
+:func:`transpose_geometry`; everything downstream reads the resolved object.
 Every public function validates its arguments and raises ``ValueError`` naming
-the parameter, the offending value and the allowed range, so that notebooks and
-widgets can show the message verbatim.
+the parameter, the offending value and the allowed range.
 """
 from __future__ import annotations
 
-from typing import Sequence, Tuple, Union
+from typing import NamedTuple, Sequence, Tuple, Union
+
+from .validate import check_int, is_int, pair
 
 Padding = Union[int, str, Sequence[int]]
 
 __all__ = [
-    "pair",
+    "ConvGeometry",
+    "conv_geometry",
+    "transpose_geometry",
+    "direct_padding",
     "conv_output_size",
     "same_padding",
     "transpose_output_size",
     "transpose_output_sizes",
     "resolve_padding",
     "effective_kernel",
+    "describe_conv",
+    "describe_transpose",
 ]
 
 
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) or (
-        hasattr(v, "dtype") and getattr(v, "ndim", 1) == 0 and v.dtype.kind in "iu"
-    )
-
-
-def check_int(name: str, value, minimum: int) -> int:
-    """Return ``value`` as an int, or raise if it is not an integer >= minimum."""
-    if not _is_int(value):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def pair(value, name: str, minimum: int = 1) -> Tuple[int, int]:
-    """Turn ``3`` or ``(3, 2)`` into a validated ``(h, w)`` pair."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}")
-        return (check_int(f"{name}[0]", value[0], minimum), check_int(f"{name}[1]", value[1], minimum))
-    v = check_int(name, value, minimum)
-    return (v, v)
-
-
 def effective_kernel(k: int, dilation: int = 1) -> int:
-    """Extent of a dilated kernel: ``d (k - 1) + 1``."""
+    """Extent of a dilated kernel: ``d (k - 1) + 1``.
+
+    Examples
+    --------
+    >>> effective_kernel(3, dilation=2)
+    5
+    """
     return dilation * (k - 1) + 1
 
 
@@ -57,6 +48,13 @@ def same_padding(i: int, k: int, stride: int = 1, dilation: int = 1) -> Tuple[in
 
     The output has ``ceil(i / stride)`` elements; the total padding needed is
     split with the odd element going *after* (bottom/right), as TensorFlow does.
+
+    Examples
+    --------
+    >>> same_padding(6, 3, stride=2)   # out = 3, total = 1: the extra row goes after
+    (0, 1)
+    >>> same_padding(5, 3, stride=2)
+    (1, 1)
     """
     i = check_int("input size", i, 1)
     k = check_int("kernel_size", k, 1)
@@ -67,7 +65,7 @@ def same_padding(i: int, k: int, stride: int = 1, dilation: int = 1) -> Tuple[in
     return total // 2, total - total // 2
 
 
-def _padding_1d(padding, i, k, stride, dilation, axis: int) -> Tuple[int, int]:
+def _padding_1d(padding, i, k, stride, dilation) -> Tuple[int, int]:
     """(before, after) for one axis from an already-split padding spec."""
     if isinstance(padding, str):
         mode = padding.lower()
@@ -85,12 +83,19 @@ def resolve_padding(padding: Padding, input_hw, kernel_hw, stride_hw, dilation_h
 
     Accepted: ``p``, ``(ph, pw)``, ``(top, bottom, left, right)``, ``"valid"``,
     ``"same"`` (TensorFlow's rule: any stride, extra padding bottom/right).
+
+    Examples
+    --------
+    >>> resolve_padding("same", (6, 6), (3, 3), (2, 2), (1, 1))
+    (0, 1, 0, 1)
+    >>> resolve_padding((1, 2), (5, 5), (3, 3), (1, 1), (1, 1))
+    (1, 1, 2, 2)
     """
     if isinstance(padding, str):
         if padding.lower() not in ("valid", "same"):
             raise ValueError(f"padding must be an int >= 0, a tuple, 'valid' or 'same', got {padding!r}")
         specs = (padding, padding)
-    elif _is_int(padding):
+    elif is_int(padding):
         p = check_int("padding", padding, 0)
         specs = ((p, p), (p, p))
     elif isinstance(padding, (tuple, list)) and len(padding) == 2:
@@ -104,8 +109,8 @@ def resolve_padding(padding: Padding, input_hw, kernel_hw, stride_hw, dilation_h
             "padding must be an int >= 0, (ph, pw), (top, bottom, left, right), 'valid' or 'same', "
             f"got {padding!r}"
         )
-    (t, b) = _padding_1d(specs[0], input_hw[0], kernel_hw[0], stride_hw[0], dilation_hw[0], 0)
-    (l, r) = _padding_1d(specs[1], input_hw[1], kernel_hw[1], stride_hw[1], dilation_hw[1], 1)
+    (t, b) = _padding_1d(specs[0], input_hw[0], kernel_hw[0], stride_hw[0], dilation_hw[0])
+    (l, r) = _padding_1d(specs[1], input_hw[1], kernel_hw[1], stride_hw[1], dilation_hw[1])
     return (t, b, l, r)
 
 
@@ -115,7 +120,7 @@ def _pads_1d(padding, i, k, stride, dilation) -> Tuple[int, int]:
             raise ValueError(f"padding for one axis must be an int, (before, after), 'valid' or 'same', got {padding!r}")
         return (check_int("padding[0]", padding[0], 0), check_int("padding[1]", padding[1], 0))
     if isinstance(padding, str):
-        return _padding_1d(padding, i, k, stride, dilation, 0)
+        return _padding_1d(padding, i, k, stride, dilation)
     p = check_int("padding", padding, 0)
     return (p, p)
 
@@ -126,6 +131,13 @@ def conv_output_size(i: int, k: int, stride: int = 1, padding=0, dilation: int =
     ``o = floor((i + p_before + p_after - d (k - 1) - 1) / s) + 1``, Dumoulin &
     Visin's relationship 15 with possibly unequal padding.  ``padding`` may be an
     int, ``(before, after)``, ``"valid"`` or ``"same"``.
+
+    Examples
+    --------
+    >>> conv_output_size(5, 3, stride=2, padding=1)
+    3
+    >>> conv_output_size(7, 3, dilation=2)
+    3
     """
     i = check_int("input size", i, 1)
     k = check_int("kernel_size", k, 1)
@@ -158,6 +170,11 @@ def transpose_output_size(i: int, k: int, stride: int = 1, padding=0, output_pad
     ``o = (i - 1) s - p_before - p_after + d (k - 1) + output_padding + 1``.
     ``padding="same"`` gives ``i * s`` (Keras' default for SAME), and
     ``"valid"`` means no cropping.
+
+    Examples
+    --------
+    >>> transpose_output_size(3, 3, stride=2, padding=1, output_padding=1)
+    6
     """
     i = check_int("input size", i, 1)
     k = check_int("kernel_size", k, 1)
@@ -172,7 +189,7 @@ def transpose_output_size(i: int, k: int, stride: int = 1, padding=0, output_pad
             )
         return i * stride
     if isinstance(padding, str):
-        before, after = _padding_1d(padding, i, k, stride, dilation, 0)
+        before, after = _padding_1d(padding, i, k, stride, dilation)
     else:
         before, after = _pads_1d(padding, i, k, stride, dilation)
     o = (i - 1) * stride - before - after + effective_kernel(k, dilation) + output_padding
@@ -191,6 +208,11 @@ def transpose_output_sizes(i: int, k: int, stride: int = 1, padding=0, dilation:
     its transpose has a choice: this is why TensorFlow's ``conv2d_transpose``
     asks for ``output_shape`` and PyTorch for ``output_padding``.  Example: SAME
     padding, stride 2, kernel 3: ``3 -> [5, 6]``.
+
+    Examples
+    --------
+    >>> transpose_output_sizes(3, 3, stride=2, padding="same")
+    [5, 6]
     """
     i = check_int("input size", i, 1)
     k = check_int("kernel_size", k, 1)
@@ -199,7 +221,7 @@ def transpose_output_sizes(i: int, k: int, stride: int = 1, padding=0, dilation:
     if isinstance(padding, str) and padding.lower() == "same":
         return list(range(stride * (i - 1) + 1, stride * i + 1))
     if isinstance(padding, str):
-        before, after = _padding_1d(padding, i, k, stride, dilation, 0)  # 'valid'; other strings raise
+        before, after = _padding_1d(padding, i, k, stride, dilation)  # 'valid'; other strings raise
     else:
         before, after = _pads_1d(padding, i, k, stride, dilation)
     # the convolution maps exactly o in [base, base + s - 1] to i; sizes < 1 do not exist (the
@@ -233,7 +255,13 @@ def output_padding_for(i: int, o: int, k: int, stride: int, padding, dilation: i
 
 
 def describe_conv(i: int, k: int, stride: int = 1, padding=0, dilation: int = 1) -> str:
-    """The output-size formula with the current numbers, for widgets and captions."""
+    """The output-size formula with the current numbers, for explorers and captions.
+
+    Examples
+    --------
+    >>> describe_conv(5, 3, stride=2, padding=1)
+    'o = floor((i + p_before + p_after - d(k-1) - 1) / s) + 1 = floor((5 + 1 + 1 - 1*(3-1) - 1) / 2) + 1 = 3'
+    """
     before, after = _pads_1d(padding, i, k, stride, dilation)
     o = conv_output_size(i, k, stride, (before, after), dilation)
     return (
@@ -243,7 +271,13 @@ def describe_conv(i: int, k: int, stride: int = 1, padding=0, dilation: int = 1)
 
 
 def describe_transpose(i: int, k: int, stride: int = 1, padding=0, output_padding: int = 0, dilation: int = 1) -> str:
-    """The transposed output-size formula with the current numbers."""
+    """The transposed output-size formula with the current numbers.
+
+    Examples
+    --------
+    >>> describe_transpose(2, 3, stride=2, padding="same")
+    'SAME: o = i * s = 2 * 2 = 4'
+    """
     if isinstance(padding, str) and padding.lower() == "same":
         o = transpose_output_size(i, k, stride, padding, output_padding, dilation)
         return f"SAME: o = i * s = {i} * {stride} = {o}"
@@ -254,3 +288,145 @@ def describe_transpose(i: int, k: int, stride: int = 1, padding=0, output_paddin
         f"({i}-1)*{stride} - {before} - {after} + {dilation}*({k}-1) + {output_padding} + 1 = {o}"
     )
 
+
+
+# ----------------------------------------------------------------------------
+# resolved 2-D geometry
+# ----------------------------------------------------------------------------
+class ConvGeometry(NamedTuple):
+    """Resolved geometry of one forward convolution.
+
+    For a transposed convolution it describes the *forward* convolution whose
+    adjoint it is: ``in_hw`` is the transposed output, ``out_hw`` the
+    transposed input, and ``output_padding`` the rows/columns added at the
+    bottom/right (0 for a plain convolution).
+    """
+
+    in_hw: Tuple[int, int]
+    kernel_hw: Tuple[int, int]
+    stride: Tuple[int, int]
+    dilation: Tuple[int, int]
+    pads: Tuple[int, int, int, int]  # (top, bottom, left, right)
+    out_hw: Tuple[int, int]
+    output_padding: Tuple[int, int] = (0, 0)
+    mode: str = "explicit"  # how padding was given: "same", "valid" or "explicit" (numbers)
+
+    @property
+    def padded_hw(self) -> Tuple[int, int]:
+        """The input size after padding (for a transposed conv: the uncropped output)."""
+        t, b, l, r = self.pads
+        return (self.in_hw[0] + t + b, self.in_hw[1] + l + r)
+
+    @property
+    def span_hw(self) -> Tuple[int, int]:
+        """Extent of the dilated kernel, ``d (k - 1) + 1`` per axis."""
+        return tuple(effective_kernel(k, d) for k, d in zip(self.kernel_hw, self.dilation))
+
+
+def conv_geometry(in_hw, kernel_hw, *, stride=1, padding=0, dilation=1) -> ConvGeometry:
+    """Validate and resolve the geometry of ``conv2d`` (chapter *Conv2d*).
+
+    Examples
+    --------
+    >>> g = conv_geometry((5, 5), (3, 3), stride=2, padding="same")
+    >>> g.pads, g.out_hw
+    ((1, 1, 1, 1), (3, 3))
+    """
+    in_hw, kernel_hw = tuple(in_hw), tuple(kernel_hw)
+    s = pair(stride, "stride")
+    d = pair(dilation, "dilation")
+    pads = resolve_padding(padding, in_hw, kernel_hw, s, d)
+    out = tuple(
+        conv_output_size(in_hw[a], kernel_hw[a], s[a], pads[2 * a : 2 * a + 2], d[a]) for a in (0, 1)
+    )
+    return ConvGeometry(in_hw, kernel_hw, s, d, pads, out, (0, 0), _mode(padding))
+
+
+def _mode(padding) -> str:
+    return padding.lower() if isinstance(padding, str) else "explicit"
+
+
+def _output_padding_pair(output_padding, stride, dilation):
+    op = pair(output_padding, "output_padding", minimum=0)
+    for a in (0, 1):
+        _check_output_padding(op[a], stride[a], dilation[a])
+    return op
+
+
+def transpose_geometry(in_hw, kernel_hw, *, stride=1, padding=0, output_padding=0, dilation=1,
+                       output_size=None) -> ConvGeometry:
+    """Resolve a transposed convolution as the adjoint of a forward convolution.
+
+    ``in_hw`` is the transposed convolution's input size.  The result describes
+    the *forward* convolution whose input is the transposed output
+    (``g.in_hw``) and whose output has the transposed input's size
+    (``g.out_hw``); ``g.output_padding`` rows and columns are added at the
+    bottom/right, as in PyTorch.  ``output_size`` picks one of the valid
+    output sizes instead (TensorFlow's ``output_shape``).
+
+    Examples
+    --------
+    >>> g = transpose_geometry((3, 3), (3, 3), stride=2, padding="same", output_size=6)
+    >>> g.in_hw, g.pads, g.output_padding
+    ((6, 6), (0, 1, 0, 1), (0, 0))
+    """
+    in_hw, kernel_hw = tuple(in_hw), tuple(kernel_hw)
+    s = pair(stride, "stride")
+    d = pair(dilation, "dilation")
+    op = pair(output_padding, "output_padding", minimum=0)
+    if output_size is not None:
+        if op != (0, 0):
+            raise ValueError(
+                f"give either output_padding or output_size, not both: got output_padding={output_padding!r} "
+                f"and output_size={output_size!r}; allowed: output_padding=0 when output_size is given"
+            )
+        osz = pair(output_size, "output_size")
+        if isinstance(padding, str):
+            specs = [padding, padding]
+        else:
+            full = resolve_padding(padding, in_hw, kernel_hw, s, d)  # validates, gives (t, b, l, r)
+            specs = [full[0:2], full[2:4]]
+        res = [output_padding_for(in_hw[a], osz[a], kernel_hw[a], s[a], specs[a], d[a]) for a in (0, 1)]
+        pads = res[0][0] + res[1][0]
+        op = (res[0][1], res[1][1])
+    else:
+        op = _output_padding_pair(output_padding, s, d)
+        if isinstance(padding, str) and padding.lower() == "same":
+            if op != (0, 0):
+                raise ValueError(
+                    f"output_padding must be 0 with padding='same', got {output_padding}; "
+                    "pick the size with output_size instead"
+                )
+            # o = i * s; when d(k-1)+1 < s SAME pads nothing and the last s - d(k-1) - 1
+            # rows/cols are reached by no tap: they come from output padding
+            res = [output_padding_for(in_hw[a], in_hw[a] * s[a], kernel_hw[a], s[a], "same", d[a]) for a in (0, 1)]
+            pads = res[0][0] + res[1][0]
+            op = (res[0][1], res[1][1])
+        else:
+            pads = resolve_padding(padding, in_hw, kernel_hw, s, d)
+    out = []
+    for a in (0, 1):
+        o = (in_hw[a] - 1) * s[a] + effective_kernel(kernel_hw[a], d[a]) + op[a] - pads[2 * a] - pads[2 * a + 1]
+        if o < 1:
+            raise ValueError(
+                f"padding {pads[2 * a:2 * a + 2]} crops the whole output along axis {a}: "
+                f"(i-1)*s - p + d*(k-1) + output_padding + 1 = {o}; allowed: an output size >= 1"
+            )
+        out.append(o)
+    return ConvGeometry(tuple(out), kernel_hw, s, d, tuple(pads), in_hw, op, _mode(padding))
+
+
+def direct_padding(g: ConvGeometry) -> Tuple[int, int, int, int]:
+    """Padding (top, bottom, left, right) of the zero-inserted input in the
+    direct-convolution view of a transposed convolution: ``d(k-1) - p``, with
+    ``output_padding`` added at the bottom/right.  Negative values mean crop.
+
+    Examples
+    --------
+    >>> direct_padding(transpose_geometry((3, 3), (3, 3), stride=2, padding=1, output_padding=1))
+    (1, 2, 1, 2)
+    """
+    (kh, kw), (dh, dw) = g.kernel_hw, g.dilation
+    t, b, l, r = g.pads
+    eh, ew = dh * (kh - 1), dw * (kw - 1)
+    return (eh - t, eh - b + g.output_padding[0], ew - l, ew - r + g.output_padding[1])

@@ -9,13 +9,18 @@ Defined in chapter *Gradients of convolution and transposed convolution*.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from collections import OrderedDict
 
 import numpy as np
 
-from .ops import ConvGeometry, _as4d, _operands, _shape4, conv_geometry, transpose_geometry
+from .geometry import ConvGeometry, conv_geometry, transpose_geometry
+from .validate import as_4d, check_bytes, operands, shape4
 
-__all__ = ["jacobian", "conv_matrix", "transpose_matrix"]
+__all__ = ["jacobian", "conv_matrix", "transpose_matrix", "CACHE_BYTES", "clear_cache"]
+
+#: Most bytes the cache of Jacobian sparsity patterns may hold (least recently used
+#: patterns are dropped first); set to 0 to disable caching.
+CACHE_BYTES = 256 << 20  # 256 MiB
 
 
 def _taps(g: ConvGeometry, bounds_hw):
@@ -37,14 +42,48 @@ def _taps(g: ConvGeometry, bounds_hw):
     return oy[valid], ox[valid], ki[valid], kj[valid], iy[valid], ix[valid]
 
 
-@lru_cache(maxsize=64)
+class _PatternCache:
+    """LRU cache of sparsity patterns bounded by the bytes of their index arrays."""
+
+    def __init__(self):
+        self.entries: "OrderedDict[tuple, tuple]" = OrderedDict()
+        self.nbytes = 0
+
+    def get(self, key, build):
+        hit = self.entries.get(key)
+        if hit is not None:
+            self.entries.move_to_end(key)
+            return hit
+        value = build(*key)
+        size = value[1].nbytes + value[2].nbytes
+        if size <= CACHE_BYTES:
+            self.entries[key] = value
+            self.nbytes += size
+            while self.nbytes > CACHE_BYTES:
+                _, old = self.entries.popitem(last=False)
+                self.nbytes -= old[1].nbytes + old[2].nbytes
+        return value
+
+    def clear(self):
+        self.entries.clear()
+        self.nbytes = 0
+
+
+_CACHE = _PatternCache()
+
+
+def clear_cache() -> None:
+    """Drop every cached Jacobian sparsity pattern."""
+    _CACHE.clear()
+
+
 def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
     """Where the nonzeros of a Jacobian go and where their values come from.
 
     Returns ``(shape, dest, src)``: the Jacobian's shape, flat positions in it,
     and flat positions in the source array (the kernel for ``*-input``, the
     input for ``*-kernel``).  It depends only on shapes and geometry, so it is
-    cached: widgets and notebooks ask for the same geometry again and again.
+    cached (see :data:`CACHE_BYTES`): notebooks ask for the same geometry again and again.
     """
     n, cx = x_shape[:2]
     N = np.arange(n)[:, None, None, None]
@@ -86,17 +125,26 @@ def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
     return shape, dest.ravel(), src.ravel()
 
 
-def _fill(kind, x_shape, w_shape, g, source: np.ndarray) -> np.ndarray:
-    shape, dest, src = _pattern(kind, tuple(x_shape), tuple(w_shape), g)
+def _dense_shape(kind: str, x_shape, w_shape, g: ConvGeometry):
+    """The Jacobian's shape, known before any index is computed (for the size guard)."""
+    n = x_shape[0]
+    if kind.startswith("conv2d"):
+        head = (n, w_shape[0]) + g.out_hw
+    else:
+        head = (n, w_shape[1]) + g.in_hw
+    return head + (tuple(x_shape) if kind.endswith("input") else tuple(w_shape))
+
+
+def _fill(kind, x_shape, w_shape, g, source: np.ndarray, what: str = "the Jacobian") -> np.ndarray:
+    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    check_bytes(what, _dense_shape(kind, x_shape, w_shape, g), source.itemsize)
+    shape, dest, src = _CACHE.get((kind, x_shape, w_shape, g), _pattern)
     J = np.zeros(int(np.prod(shape)), dtype=source.dtype)
     J[dest] = source.ravel()[src]
     return J.reshape(shape)
 
 
-_OPS = {
-    "conv2d": "conv2d",
-    "conv_transpose2d": "conv_transpose2d",
-}
+_OPS = ("conv2d", "conv_transpose2d")
 
 
 def jacobian(op, x, w, wrt: str = "input", **params) -> np.ndarray:
@@ -105,32 +153,33 @@ def jacobian(op, x, w, wrt: str = "input", **params) -> np.ndarray:
     ``op`` is :func:`convviz.conv2d`, :func:`convviz.conv_transpose2d` or their
     names.  The result has shape ``out.shape + wrt.shape`` -- what
     ``tf.GradientTape.jacobian`` returns (with NCHW/OIHW layouts here, and 2-D
-    shapes when ``x`` and ``w`` are 2-D).
+    shapes when ``x`` and ``w`` are 2-D).  The dense result must fit in
+    :data:`convviz.validate.MAX_BYTES`.
+
+    Examples
+    --------
+    >>> J = jacobian("conv2d", np.ones((3, 3)), np.arange(4.).reshape(2, 2))
+    >>> J.shape, J[0, 0]          # output (0, 0) reads the top-left 2x2 window
+    ((2, 2, 3, 3), array([[0., 1., 0.],
+           [2., 3., 0.],
+           [0., 0., 0.]]))
     """
-    name = getattr(op, "__name__", op)
+    from . import ops
+
+    name = op if isinstance(op, str) else next((n for n in _OPS if op is getattr(ops, n)), None)
     if name not in _OPS:
         raise ValueError(f"op must be conv2d or conv_transpose2d (function or name), got {op!r}")
     if wrt not in ("input", "kernel"):
         raise ValueError(f"wrt must be 'input' or 'kernel', got {wrt!r}")
-    X, W, squeeze = _operands(x, w, transposed=name == "conv_transpose2d")
+    X, W, squeeze = operands(x, w, transposed=name == "conv_transpose2d")
     allowed = {"stride", "padding", "dilation"}
     if name == "conv_transpose2d":
         allowed |= {"output_padding", "output_size"}
     unknown = set(params) - allowed
     if unknown:
         raise ValueError(f"unknown parameter(s) {sorted(unknown)} for {name}")
-    if name == "conv2d":
-        g = conv_geometry(X.shape[2:], W.shape[2:], params.get("stride", 1), params.get("padding", 0), params.get("dilation", 1))
-    else:
-        g, _ = transpose_geometry(
-            X.shape[2:],
-            W.shape[2:],
-            params.get("stride", 1),
-            params.get("padding", 0),
-            params.get("output_padding", 0),
-            params.get("dilation", 1),
-            params.get("output_size"),
-        )
+    resolve = conv_geometry if name == "conv2d" else transpose_geometry
+    g = resolve(X.shape[2:], W.shape[2:], **params)
     J = _fill(f"{name}-{wrt}", X.shape, W.shape, g, W if wrt == "input" else X)
     if squeeze:
         out2 = J.shape[2:4]
@@ -144,24 +193,38 @@ def conv_matrix(input_shape, w, stride=1, padding=0, dilation=1) -> np.ndarray:
 
     For a 4x4 input and 3x3 kernel this is Dumoulin & Visin's sparse 4x16
     matrix; its transpose is the transposed convolution (chapter *Transposed
-    convolution*).
+    convolution*).  The dense result must fit in :data:`convviz.validate.MAX_BYTES`.
+
+    Examples
+    --------
+    >>> C = conv_matrix((4, 4), np.ones((3, 3)))
+    >>> C.shape, int(C.sum())
+    ((4, 16), 36)
     """
-    shape, _ = _shape4(input_shape, "input_shape", "NCHW")
-    W, _ = _as4d(w, "w", "OIHW")
+    shape, _ = shape4(input_shape, "input_shape", "NCHW")
+    W, _ = as_4d(w, "w", "OIHW")
     if W.shape[1] != shape[1]:
         raise ValueError(f"w has {W.shape[1]} input channels but input_shape has {shape[1]}; they must match")
-    g = conv_geometry(shape[2:], W.shape[2:], stride, padding, dilation)
-    J = _fill("conv2d-input", shape, W.shape, g, W)
+    g = conv_geometry(shape[2:], W.shape[2:], stride=stride, padding=padding, dilation=dilation)
+    J = _fill("conv2d-input", shape, W.shape, g, W, "the matrix C")
     n_out = int(np.prod(J.shape[:4]))
     return J.reshape(n_out, -1)
 
 
 def transpose_matrix(input_shape, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None) -> np.ndarray:
-    """The matrix T with ``conv_transpose2d(x, w, ...).ravel() == T @ x.ravel()``."""
-    shape, _ = _shape4(input_shape, "input_shape", "NCHW")
-    W, _ = _as4d(w, "w", "(C_in, C_out, kh, kw)")
+    """The matrix T with ``conv_transpose2d(x, w, ...).ravel() == T @ x.ravel()``.
+
+    Examples
+    --------
+    >>> w = np.arange(9.).reshape(3, 3)
+    >>> bool(np.array_equal(transpose_matrix((2, 2), w), conv_matrix((4, 4), w).T))
+    True
+    """
+    shape, _ = shape4(input_shape, "input_shape", "NCHW")
+    W, _ = as_4d(w, "w", "(C_in, C_out, kh, kw)")
     if W.shape[0] != shape[1]:
         raise ValueError(f"w has {W.shape[0]} input channels but input_shape has {shape[1]}; they must match")
-    g, _ = transpose_geometry(shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
-    J = _fill("conv_transpose2d-input", shape, W.shape, g, W)
+    g = transpose_geometry(shape[2:], W.shape[2:], stride=stride, padding=padding, output_padding=output_padding,
+                           dilation=dilation, output_size=output_size)
+    J = _fill("conv_transpose2d-input", shape, W.shape, g, W, "the matrix T")
     return J.reshape(int(np.prod(J.shape[:4])), -1)

@@ -15,21 +15,13 @@ kernel followed by col2im.
 """
 from __future__ import annotations
 
-from typing import NamedTuple, Tuple
+from typing import Tuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .geometry import (
-    check_int,
-    conv_output_size,
-    effective_kernel,
-    output_padding_for,
-    pair,
-    resolve_padding,
-    same_padding,
-    _check_output_padding,
-)
+from .geometry import ConvGeometry, conv_geometry, direct_padding, transpose_geometry
+from .validate import as_4d, as_float_array, check_bytes, operands, pair, shape4
 
 __all__ = [
     "conv2d",
@@ -40,208 +32,102 @@ __all__ = [
     "im2col",
     "col2im",
     "zero_insert",
-    "direct_padding",
-    "ConvGeometry",
-    "conv_geometry",
-    "transpose_geometry",
 ]
-
-
-# ----------------------------------------------------------------------------
-# argument handling
-# ----------------------------------------------------------------------------
-def _float(a, name: str) -> np.ndarray:
-    try:
-        arr = np.asarray(a)
-    except Exception as exc:  # ragged lists etc.
-        raise ValueError(f"{name} must be array-like with a numeric dtype: {exc}") from None
-    if arr.dtype.kind in "biu":
-        return arr.astype(np.float64)
-    if arr.dtype.kind != "f":
-        raise ValueError(f"{name} must have a numeric dtype, got {arr.dtype}")
-    return arr
-
-
-def _as4d(a, name: str, layout: str) -> Tuple[np.ndarray, bool]:
-    """Return a 4-D array and whether the caller passed a 2-D one."""
-    arr = _float(a, name)
-    if arr.ndim == 2:
-        return arr[None, None], True
-    if arr.ndim == 4:
-        return arr, False
-    raise ValueError(f"{name} must be 2-D (H, W) or 4-D {layout}, got ndim={arr.ndim} with shape {arr.shape}")
-
-
-def _operands(x, w, transposed: bool):
-    """``x`` and ``w`` as 4-D arrays of one float dtype, and whether both were 2-D.
-
-    Checks that the channels meet: ``w.shape[1]`` for a convolution (OIHW),
-    ``w.shape[0]`` for a transposed one ((C_in, C_out, kh, kw)).
-    """
-    X, x2d = _as4d(x, "x", "NCHW")
-    W, w2d = _as4d(w, "w", "(C_in, C_out, kh, kw)" if transposed else "OIHW")
-    axis = 0 if transposed else 1
-    if X.shape[1] != W.shape[axis]:
-        raise ValueError(
-            f"w has {W.shape[axis]} input channels (w.shape[{axis}]) but x has {X.shape[1]} channels "
-            "(x.shape[1]); they must match"
-        )
-    dtype = np.result_type(X, W)
-    return X.astype(dtype, copy=False), W.astype(dtype, copy=False), x2d and w2d
-
-
-def _shape4(shape, name: str, layout: str) -> Tuple[Tuple[int, int, int, int], bool]:
-    try:
-        shape = tuple(shape)  # no int() here: it would silently truncate 2.5 to 2
-    except TypeError:
-        raise ValueError(f"{name} must be a shape tuple, got {shape!r}") from None
-    if len(shape) == 2:
-        shape, squeeze = (1, 1) + shape, True
-    elif len(shape) == 4:
-        squeeze = False
-    else:
-        raise ValueError(f"{name} must have 2 (H, W) or 4 {layout} entries, got {shape!r}")
-    shape = tuple(check_int(f"{name} ({n})", s, 1) for n, s in zip(layout, shape))
-    return shape, squeeze
-
-
-class ConvGeometry(NamedTuple):
-    """Resolved geometry of one convolution: sizes, stride, dilation, padding."""
-
-    in_hw: Tuple[int, int]
-    kernel_hw: Tuple[int, int]
-    stride: Tuple[int, int]
-    dilation: Tuple[int, int]
-    pads: Tuple[int, int, int, int]  # (top, bottom, left, right)
-    out_hw: Tuple[int, int]
-
-    @property
-    def padded_hw(self) -> Tuple[int, int]:
-        t, b, l, r = self.pads
-        return (self.in_hw[0] + t + b, self.in_hw[1] + l + r)
-
-
-def conv_geometry(in_hw, kernel_hw, stride=1, padding=0, dilation=1) -> ConvGeometry:
-    """Validate and resolve the geometry of ``conv2d`` (chapter *Conv2d*)."""
-    s = pair(stride, "stride")
-    d = pair(dilation, "dilation")
-    pads = resolve_padding(padding, in_hw, kernel_hw, s, d)
-    out = tuple(
-        conv_output_size(in_hw[a], kernel_hw[a], s[a], pads[2 * a : 2 * a + 2], d[a]) for a in (0, 1)
-    )
-    return ConvGeometry(tuple(in_hw), tuple(kernel_hw), s, d, pads, out)
-
-
-def transpose_geometry(in_hw, kernel_hw, stride=1, padding=0, output_padding=0, dilation=1, output_size=None):
-    """Resolve a transposed convolution as the adjoint of a forward convolution.
-
-    Returns ``(geometry, output_padding)`` where ``geometry`` describes the
-    *forward* convolution whose input is the transposed output (``geometry.in_hw``)
-    and whose output has the transposed input's size.  ``output_padding`` rows and
-    columns are added at the bottom/right, as in PyTorch.
-    """
-    s = pair(stride, "stride")
-    d = pair(dilation, "dilation")
-    op = pair(output_padding, "output_padding", minimum=0)
-    if output_size is not None:
-        if op != (0, 0):
-            raise ValueError(
-                f"give either output_padding or output_size, not both: got output_padding={output_padding!r} "
-                f"and output_size={output_size!r}; allowed: output_padding=0 when output_size is given"
-            )
-        osz = pair(output_size, "output_size")
-        if isinstance(padding, str):
-            specs = [padding, padding]
-        else:
-            full = resolve_padding(padding, in_hw, kernel_hw, s, d)  # validates, gives (t, b, l, r)
-            specs = [full[0:2], full[2:4]]
-        res = [output_padding_for(in_hw[a], osz[a], kernel_hw[a], s[a], specs[a], d[a]) for a in (0, 1)]
-        pads = res[0][0] + res[1][0]
-        op = (res[0][1], res[1][1])
-    else:
-        for a in (0, 1):
-            _check_output_padding(op[a], s[a], d[a])
-        if isinstance(padding, str) and padding.lower() == "same":
-            if op != (0, 0):
-                raise ValueError(
-                    f"output_padding must be 0 with padding='same', got {output_padding}; "
-                    "pick the size with output_size instead"
-                )
-            # o = i * s; when d(k-1)+1 < s SAME pads nothing and the last s - d(k-1) - 1
-            # rows/cols are reached by no tap: they come from output padding
-            res = [output_padding_for(in_hw[a], in_hw[a] * s[a], kernel_hw[a], s[a], "same", d[a]) for a in (0, 1)]
-            pads = res[0][0] + res[1][0]
-            op = (res[0][1], res[1][1])
-        else:
-            pads = resolve_padding(padding, in_hw, kernel_hw, s, d)
-    out = []
-    for a in (0, 1):
-        o = (in_hw[a] - 1) * s[a] + effective_kernel(kernel_hw[a], d[a]) + op[a] - pads[2 * a] - pads[2 * a + 1]
-        if o < 1:
-            raise ValueError(
-                f"padding {pads[2 * a:2 * a + 2]} crops the whole output along axis {a}: "
-                f"(i-1)*s - p + d*(k-1) + output_padding + 1 = {o}; allowed: an output size >= 1"
-            )
-        out.append(o)
-    geom = ConvGeometry(tuple(out), tuple(kernel_hw), s, d, tuple(pads), tuple(in_hw))
-    return geom, op
 
 
 # ----------------------------------------------------------------------------
 # im2col / col2im
 # ----------------------------------------------------------------------------
-def _patches(x: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """View of shape (N, C, Ho, Wo, kh, kw): the receptive field of every output."""
+def _windows(X: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The one window gather: a view (N, C, Ho, Wo, kh, kw) of every receptive field.
+
+    Only the padding makes a copy; im2col and the GEMM path reorder this view.
+    """
     t, b, l, r = g.pads
     if any(g.pads):
-        x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = g.kernel_hw, g.stride, g.dilation, g.out_hw
-    win = sliding_window_view(x, (effective_kernel(kh, dh), effective_kernel(kw, dw)), axis=(2, 3))
+        X = np.pad(X, ((0, 0), (0, 0), (t, b), (l, r)))
+    (sh, sw), (dh, dw), (ho, wo) = g.stride, g.dilation, g.out_hw
+    win = sliding_window_view(X, g.span_hw, axis=(2, 3))
     return win[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, ::dh, ::dw]
 
 
-def _scatter(cols: np.ndarray, g: ConvGeometry, canvas_hw) -> np.ndarray:
-    """col2im core: add (N, C, kh, kw, Ho, Wo) patches onto an (N, C, *canvas_hw) canvas.
+def _scatter_add(taps: np.ndarray, g: ConvGeometry, canvas_hw) -> np.ndarray:
+    """The one scatter-add (col2im's core): ``taps`` is (kh, kw, A, B, Ho, Wo), usually a view.
 
-    The canvas is in *padded* coordinates; one strided slice-add per kernel tap
-    keeps the loop at kh*kw iterations.
+    Tap (i, j) of every window lands on a strided slice of the (A, B, *canvas_hw)
+    canvas, which is in *padded* coordinates: kh*kw slice-adds, overlaps sum.
     """
-    n, c, kh, kw, ho, wo = cols.shape
+    kh, kw, a, b, ho, wo = taps.shape
     (sh, sw), (dh, dw) = g.stride, g.dilation
-    out = np.zeros((n, c) + tuple(canvas_hw), dtype=cols.dtype)
+    canvas = np.zeros((a, b) + tuple(canvas_hw), dtype=taps.dtype)
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw] += cols[
-                :, :, i, j
-            ]
-    return out
+            sl = canvas[:, :, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
+            np.add(sl, taps[i, j], out=sl)
+    return canvas
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     """Unfold ``x`` into columns, exactly like ``torch.nn.functional.unfold``.
 
-    ``x`` is (N, C, H, W) or (H, W); the result is (N, C*kh*kw, L) (or
-    (kh*kw, L) for 2-D input) with rows ordered channel-major, then kernel row,
-    then kernel column, and columns the output positions in row-major order.
     Defined in chapter *Conv2d and its gradient*.
+
+    Parameters
+    ----------
+    x : array_like, (N, C, H, W) or (H, W)
+    kernel_size, stride, dilation : int or (h, w)
+    padding : int, (ph, pw), (top, bottom, left, right), "valid" or "same"
+
+    Returns
+    -------
+    ndarray, (N, C*kh*kw, L) or (kh*kw, L) for 2-D input
+        Rows ordered channel-major, then kernel row, then kernel column;
+        columns are the output positions in row-major order.  Always a new,
+        writable array (never a view of ``x``).
+
+    Examples
+    --------
+    >>> im2col(np.arange(9.).reshape(3, 3), 2)
+    array([[0., 1., 3., 4.],
+           [1., 2., 4., 5.],
+           [3., 4., 6., 7.],
+           [4., 5., 7., 8.]])
     """
-    X, squeeze = _as4d(x, "x", "NCHW")
+    X, squeeze = as_4d(x, "x", "NCHW")
     k = pair(kernel_size, "kernel_size")
-    g = conv_geometry(X.shape[2:], k, stride, padding, dilation)
-    p = _patches(X, g)  # N C Ho Wo kh kw
+    g = conv_geometry(X.shape[2:], k, stride=stride, padding=padding, dilation=dilation)
     n, c = X.shape[:2]
-    cols = p.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], g.out_hw[0] * g.out_hw[1])
+    length = g.out_hw[0] * g.out_hw[1]
+    check_bytes("im2col's columns", (n, c * k[0] * k[1], length), X.itemsize)
+    cols = _windows(X, g).transpose(0, 1, 4, 5, 2, 3).reshape(n, c * k[0] * k[1], length)
+    if np.shares_memory(cols, X):  # 1x1 windows at stride 1: reshape kept a read-only view
+        cols = cols.copy()
     return cols[0] if squeeze else cols
 
 
 def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> np.ndarray:
     """Fold columns back into an image, summing overlaps, like ``F.fold``.
 
-    ``cols`` is (N, C*kh*kw, L) or (C*kh*kw, L); ``output_size`` is the
-    unpadded (H, W).  The result is (N, C, H, W) or (C, H, W).  Defined in
-    chapter *Transposed convolution*.
+    Defined in chapter *Transposed convolution*.
+
+    Parameters
+    ----------
+    cols : array_like, (N, C*kh*kw, L) or (C*kh*kw, L)
+    output_size : int or (H, W), the unpadded image size
+    kernel_size, stride, padding, dilation : as for :func:`im2col`
+
+    Returns
+    -------
+    ndarray, (N, C, H, W) or (C, H, W)
+
+    Examples
+    --------
+    >>> col2im(np.ones((4, 4)), 3, 2)   # the centre is in all four 2x2 windows
+    array([[[1., 2., 1.],
+            [2., 4., 2.],
+            [1., 2., 1.]]])
     """
-    arr = _float(cols, "cols")
+    arr = as_float_array(cols, "cols")
     if arr.ndim not in (2, 3):
         raise ValueError(f"cols must be 2-D (C*kh*kw, L) or 3-D (N, C*kh*kw, L), got shape {arr.shape}")
     squeeze = arr.ndim == 2
@@ -249,27 +135,36 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1) -> n
         arr = arr[None]
     hw = pair(output_size, "output_size")
     k = pair(kernel_size, "kernel_size")
-    g = conv_geometry(hw, k, stride, padding, dilation)
-    n, ckk, L = arr.shape
-    if ckk % (k[0] * k[1]):
-        raise ValueError(
-            f"cols.shape[-2] must be a multiple of kh*kw = {k[0] * k[1]}, got {ckk}"
-        )
-    if L != g.out_hw[0] * g.out_hw[1]:
+    g = conv_geometry(hw, k, stride=stride, padding=padding, dilation=dilation)
+    n, ckk, length = arr.shape
+    if ckk == 0 or ckk % (k[0] * k[1]):
+        raise ValueError(f"cols.shape[-2] must be a positive multiple of kh*kw = {k[0] * k[1]}, got {ckk}")
+    if length != g.out_hw[0] * g.out_hw[1]:
         raise ValueError(
             f"cols.shape[-1] must equal the number of sliding positions {g.out_hw[0]}x{g.out_hw[1]} = "
-            f"{g.out_hw[0] * g.out_hw[1]} for output_size {hw}, got {L}"
+            f"{g.out_hw[0] * g.out_hw[1]} for output_size {hw}, got {length}"
         )
+    if n == 0:
+        raise ValueError(f"cols must have a batch size >= 1, got shape {arr.shape}")
     c = ckk // (k[0] * k[1])
-    canvas = _scatter(arr.reshape(n, c, k[0], k[1], *g.out_hw), g, g.padded_hw)
+    taps = arr.reshape(n, c, k[0], k[1], *g.out_hw).transpose(2, 3, 0, 1, 4, 5)
+    canvas = _scatter_add(taps, g, g.padded_hw)
     t, _, l, _ = g.pads
     out = canvas[:, :, t : t + hw[0], l : l + hw[1]]
     return out[0] if squeeze else out
 
 
 def zero_insert(x, stride) -> np.ndarray:
-    """Insert ``stride - 1`` zeros between neighbouring pixels (chapter *Transposed convolution*)."""
-    X, squeeze = _as4d(x, "x", "NCHW")
+    """Insert ``stride - 1`` zeros between neighbouring pixels (chapter *Transposed convolution*).
+
+    Examples
+    --------
+    >>> zero_insert(np.array([[1., 2.], [3., 4.]]), 2)
+    array([[1., 0., 2.],
+           [0., 0., 0.],
+           [3., 0., 4.]])
+    """
+    X, squeeze = as_4d(x, "x", "NCHW")
     sh, sw = pair(stride, "stride")
     n, c, h, w = X.shape
     out = np.zeros((n, c, (h - 1) * sh + 1, (w - 1) * sw + 1), dtype=X.dtype)
@@ -280,89 +175,122 @@ def zero_insert(x, stride) -> np.ndarray:
 # ----------------------------------------------------------------------------
 # forward ops
 # ----------------------------------------------------------------------------
-def _cols(X: np.ndarray, g: ConvGeometry) -> np.ndarray:
-    """im2col in GEMM-friendly order: (C*kh*kw, N*Ho*Wo), contiguous.
-
-    Working channel-first (C, N, H, W) makes the innermost copied run a whole
-    output row, which is what makes this copy cheap.
-    """
-    n, c, h, w = X.shape
-    t, b, l, r = g.pads
-    if any(g.pads):
-        xp = np.zeros((c, n, h + t + b, w + l + r), dtype=X.dtype)
-        xp[:, :, t : t + h, l : l + w] = X.transpose(1, 0, 2, 3)
-    else:
-        xp = X.transpose(1, 0, 2, 3)
-    (kh, kw), (sh, sw), (dh, dw), (ho, wo) = g.kernel_hw, g.stride, g.dilation, g.out_hw
-    win = sliding_window_view(xp, (effective_kernel(kh, dh), effective_kernel(kw, dw)), axis=(2, 3))
-    win = win[:, :, : (ho - 1) * sh + 1 : sh, : (wo - 1) * sw + 1 : sw, ::dh, ::dw]  # C N Ho Wo kh kw
-    return np.ascontiguousarray(win.transpose(0, 4, 5, 1, 2, 3)).reshape(c * kh * kw, n * ho * wo)
+def _gemm_cols(X: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """im2col in GEMM order: (C*kh*kw, N*Ho*Wo), contiguous (conv2d and the kernel gradient)."""
+    c, (kh, kw) = X.shape[1], g.kernel_hw
+    win = _windows(X, g)  # N C Ho Wo kh kw
+    return np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3)).reshape(c * kh * kw, -1)
 
 
 def conv2d(x, w, stride=1, padding=0, dilation=1) -> np.ndarray:
     """2-D cross-correlation, as ``torch.nn.functional.conv2d`` (no bias).
 
-    ``x``: (N, C, H, W) or (H, W); ``w``: (O, C, kh, kw) or (kh, kw).
-    ``padding``: int, (ph, pw), (top, bottom, left, right), "valid" or "same"
-    (TensorFlow's rule, any stride).  Defined in chapter *Conv2d and its gradient*.
+    Defined in chapter *Conv2d and its gradient*.
+
+    Parameters
+    ----------
+    x : array_like, (N, C, H, W) or (H, W)
+    w : array_like, (O, C, kh, kw) or (kh, kw)
+    stride, dilation : int or (h, w)
+    padding : int, (ph, pw), (top, bottom, left, right), "valid" or "same"
+        "same" is TensorFlow's rule at any stride (the odd row/column at the
+        bottom/right).
+
+    Returns
+    -------
+    ndarray, (N, O, H_out, W_out), or (H_out, W_out) when both inputs are 2-D
+
+    Examples
+    --------
+    >>> conv2d(np.arange(16.).reshape(4, 4), np.ones((3, 3)))
+    array([[45., 54.],
+           [81., 90.]])
+    >>> conv2d(np.ones((5, 5)), np.ones((3, 3)), stride=2, padding="same")
+    array([[4., 6., 4.],
+           [6., 9., 6.],
+           [4., 6., 4.]])
     """
-    X, W, squeeze = _operands(x, w, transposed=False)
-    g = conv_geometry(X.shape[2:], W.shape[2:], stride, padding, dilation)
-    o = W.shape[0]
-    y = W.reshape(o, -1) @ _cols(X, g)
-    y = y.reshape(o, X.shape[0], *g.out_hw).transpose(1, 0, 2, 3)  # (O, N, ...) -> NCHW view
+    X, W, squeeze = operands(x, w, transposed=False)
+    g = conv_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, dilation=dilation)
+    n, o = X.shape[0], W.shape[0]
+    check_bytes("conv2d's im2col columns", (W[0].size, n * g.out_hw[0] * g.out_hw[1]), X.itemsize)
+    y = W.reshape(o, -1) @ _gemm_cols(X, g)
+    y = y.reshape(o, n, *g.out_hw).transpose(1, 0, 2, 3)  # (O, N, ...) -> NCHW view
     return y[0, 0] if squeeze else y
 
 
-def _adjoint(grad: np.ndarray, W: np.ndarray, g: ConvGeometry, canvas_hw) -> np.ndarray:
-    """W^T @ grad followed by col2im: shared by the input gradient and conv_transpose2d.
+def _adjoint(grad: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """``W^T @ grad`` followed by col2im, onto the padded canvas ``g.padded_hw``.
 
-    Returns an (N, C, *canvas_hw) view of a channel-first canvas.
+    Shared by the input gradient and ``conv_transpose2d``; returns an
+    (N, C, *g.padded_hw) view of a channel-first canvas.
     """
     n, o, ho, wo = grad.shape
     c, kh, kw = W.shape[1:]
-    (sh, sw), (dh, dw) = g.stride, g.dilation
+    check_bytes("the transposed convolution's columns", (c * kh * kw, n * ho * wo), grad.itemsize)
     gt = grad.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
     cols = (W.reshape(o, c * kh * kw).T @ gt).reshape(c, kh, kw, n, ho, wo)
-    canvas = np.zeros((c, n) + tuple(canvas_hw), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            sl = canvas[:, :, i * dh : i * dh + (ho - 1) * sh + 1 : sh, j * dw : j * dw + (wo - 1) * sw + 1 : sw]
-            np.add(sl, cols[:, i, j], out=sl)
+    canvas = _scatter_add(cols.transpose(1, 2, 0, 3, 4, 5), g, g.padded_hw)  # (C, N, H, W)
     return canvas.transpose(1, 0, 2, 3)
 
 
 def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None) -> np.ndarray:
     """Transposed convolution, as ``torch.nn.functional.conv_transpose2d``.
 
-    ``x``: (N, C_in, H, W) or (H, W); ``w``: (C_in, C_out, kh, kw) or (kh, kw).
-    ``padding`` crops the full output (int, pair, 4-tuple, "valid", or "same"
-    = TensorFlow's SAME); ``output_padding`` adds rows/columns at the bottom/right;
-    ``output_size`` picks one of the valid sizes instead (TensorFlow's
-    ``output_shape``).  Defined in chapter *Transposed convolution*.
+    Defined in chapter *Transposed convolution*.
+
+    Parameters
+    ----------
+    x : array_like, (N, C_in, H, W) or (H, W)
+    w : array_like, (C_in, C_out, kh, kw) or (kh, kw)
+    stride, dilation : int or (h, w)
+    padding : int, (ph, pw), (top, bottom, left, right), "valid" or "same"
+        Crops the full output; "same" is TensorFlow's SAME (output ``i * s``).
+    output_padding : int or (h, w)
+        Rows/columns added at the bottom/right; ``0 <= output_padding < max(stride, dilation)``.
+    output_size : int or (H, W), optional
+        Picks one of the valid output sizes instead (TensorFlow's ``output_shape``).
+
+    Returns
+    -------
+    ndarray, (N, C_out, H_out, W_out), or 2-D when both inputs are 2-D
+
+    Examples
+    --------
+    >>> conv_transpose2d(np.ones((2, 2)), np.ones((3, 3)), stride=2, padding=1, output_padding=1)
+    array([[1., 2., 1., 1.],
+           [2., 4., 2., 2.],
+           [1., 2., 1., 1.],
+           [1., 2., 1., 1.]])
     """
-    X, W, squeeze = _operands(x, w, transposed=True)
-    g, op = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
-    t, b, l, r = g.pads
-    (kh, kw), (sh, sw_), (dh, dw) = g.kernel_hw, g.stride, g.dilation
-    full = ((X.shape[2] - 1) * sh + effective_kernel(kh, dh) + op[0], (X.shape[3] - 1) * sw_ + effective_kernel(kw, dw) + op[1])
-    canvas = _adjoint(X, W, g, full)
-    y = canvas[:, :, t : full[0] - b, l : full[1] - r]
+    X, W, squeeze = operands(x, w, transposed=True)
+    g = transpose_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, output_padding=output_padding,
+                           dilation=dilation, output_size=output_size)
+    t, _, l, _ = g.pads
+    canvas = _adjoint(X, W, g)
+    y = canvas[:, :, t : t + g.in_hw[0], l : l + g.in_hw[1]]
     return y[0, 0] if squeeze else y
 
 
 def conv_transpose2d_direct(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None) -> np.ndarray:
-    """Transposed convolution computed the textbook way (chapter *Transposed convolution*):
+    """Transposed convolution computed the textbook way (chapter *Transposed convolution*).
 
-    insert ``stride - 1`` zeros between input pixels, pad each side by
+    Insert ``stride - 1`` zeros between input pixels, pad each side by
     ``d(k-1) - p`` (plus ``output_padding`` at the bottom/right; negative
     padding crops), then run a stride-1 convolution with the kernel rotated by
-    180 degrees and its in/out channels swapped.  Same result as
+    180 degrees and its in/out channels swapped.  Same parameters and result as
     :func:`conv_transpose2d`, different algorithm.
+
+    Examples
+    --------
+    >>> x, w = np.arange(4.).reshape(2, 2), np.arange(9.).reshape(3, 3)
+    >>> bool(np.array_equal(conv_transpose2d_direct(x, w, stride=2), conv_transpose2d(x, w, stride=2)))
+    True
     """
-    X, W, squeeze = _operands(x, w, transposed=True)
-    g, op = transpose_geometry(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
-    pads = direct_padding(g, op)
+    X, W, squeeze = operands(x, w, transposed=True)
+    g = transpose_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, output_padding=output_padding,
+                           dilation=dilation, output_size=output_size)
+    pads = direct_padding(g)
     z = zero_insert(X, g.stride)
     # pad first, then crop (negative padding): a large crop can reach through z into the
     # padding on the other side (e.g. output_padding added to a fully cropped 1-pixel input)
@@ -371,16 +299,6 @@ def conv_transpose2d_direct(x, w, stride=1, padding=0, output_padding=0, dilatio
     flipped = W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)
     y = conv2d(z, flipped, 1, 0, g.dilation)
     return y[0, 0] if squeeze else y
-
-
-def direct_padding(g: ConvGeometry, output_padding) -> Tuple[int, int, int, int]:
-    """Padding (top, bottom, left, right) of the zero-inserted input in the
-    direct-convolution view of a transposed convolution: ``d(k-1) - p``, with
-    ``output_padding`` added at the bottom/right.  Negative values mean crop."""
-    (kh, kw), (dh, dw) = g.kernel_hw, g.dilation
-    t, b, l, r = g.pads
-    eh, ew = dh * (kh - 1), dw * (kw - 1)
-    return (eh - t, eh - b + output_padding[0], ew - l, ew - r + output_padding[1])
 
 
 # ----------------------------------------------------------------------------
@@ -398,16 +316,34 @@ def conv2d_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilatio
     ``torch.nn.grad.conv2d_input`` (NCHW/OIHW here).  Computed as
     ``w^T @ grad_out`` followed by col2im -- i.e. a transposed convolution.
     Defined in chapter *Convolution gradients in TensorFlow*.
+
+    Parameters
+    ----------
+    input_shape : (N, C, H, W) or (H, W)
+    w : array_like, (O, C, kh, kw) or (kh, kw)
+    grad_out : array_like, the shape of ``conv2d(x, w, ...)``
+    stride, padding, dilation : as for :func:`conv2d`
+
+    Returns
+    -------
+    ndarray of ``input_shape``
+
+    Examples
+    --------
+    >>> conv2d_backprop_input((3, 3), np.ones((2, 2)), np.ones((2, 2)))
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
     """
-    shape, squeeze = _shape4(input_shape, "input_shape", "NCHW")
-    W, _ = _as4d(w, "w", "OIHW")
-    G, _ = _as4d(grad_out, "grad_out", "NCHW")
+    shape, squeeze = shape4(input_shape, "input_shape", "NCHW")
+    W, _ = as_4d(w, "w", "OIHW")
+    G, _ = as_4d(grad_out, "grad_out", "NCHW")
     if W.shape[1] != shape[1]:
         raise ValueError(f"w has {W.shape[1]} input channels but input_shape has {shape[1]}; they must match")
-    g = conv_geometry(shape[2:], W.shape[2:], stride, padding, dilation)
+    g = conv_geometry(shape[2:], W.shape[2:], stride=stride, padding=padding, dilation=dilation)
     _check_grad(G, (shape[0], W.shape[0]) + g.out_hw)
     dtype = np.result_type(W, G)
-    canvas = _adjoint(G.astype(dtype, copy=False), W.astype(dtype, copy=False), g, g.padded_hw)
+    canvas = _adjoint(G.astype(dtype, copy=False), W.astype(dtype, copy=False), g)
     t, _, l, _ = g.pads
     dx = canvas[:, :, t : t + shape[2], l : l + shape[3]]
     return dx[0, 0] if squeeze else dx
@@ -421,16 +357,34 @@ def conv2d_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilat
     ``grad_out`` with the im2col patches.  Same contract as
     ``tf.compat.v1.nn.conv2d_backprop_filter`` / ``torch.nn.grad.conv2d_weight``.
     Defined in chapter *Convolution gradients in TensorFlow*.
+
+    Parameters
+    ----------
+    x : array_like, (N, C, H, W) or (H, W)
+    filter_shape : (O, C, kh, kw) or (kh, kw)
+    grad_out : array_like, the shape of ``conv2d(x, w, ...)``
+    stride, padding, dilation : as for :func:`conv2d`
+
+    Returns
+    -------
+    ndarray of ``filter_shape``
+
+    Examples
+    --------
+    >>> conv2d_backprop_filter(np.arange(9.).reshape(3, 3), (2, 2), np.ones((2, 2)))
+    array([[ 8., 12.],
+           [20., 24.]])
     """
-    X, _ = _as4d(x, "x", "NCHW")
-    fshape, squeeze = _shape4(filter_shape, "filter_shape", "OIHW")
-    G, _ = _as4d(grad_out, "grad_out", "NCHW")
+    X, _ = as_4d(x, "x", "NCHW")
+    fshape, squeeze = shape4(filter_shape, "filter_shape", "OIHW")
+    G, _ = as_4d(grad_out, "grad_out", "NCHW")
     if fshape[1] != X.shape[1]:
         raise ValueError(f"filter_shape has {fshape[1]} input channels but x has {X.shape[1]}; they must match")
-    g = conv_geometry(X.shape[2:], fshape[2:], stride, padding, dilation)
+    g = conv_geometry(X.shape[2:], fshape[2:], stride=stride, padding=padding, dilation=dilation)
     _check_grad(G, (X.shape[0], fshape[0]) + g.out_hw)
     dtype = np.result_type(X, G)
-    cols = _cols(X.astype(dtype, copy=False), g)  # (C*kh*kw, N*Ho*Wo)
+    check_bytes("the kernel gradient's im2col columns", (X.shape[1] * fshape[2] * fshape[3], G[:, 0].size), dtype.itemsize)
+    cols = _gemm_cols(X.astype(dtype, copy=False), g)  # (C*kh*kw, N*Ho*Wo)
     gt = G.astype(dtype, copy=False).transpose(1, 0, 2, 3).reshape(fshape[0], -1)
     dw = (cols @ gt.T).T.reshape(fshape)  # (C*kh*kw, O) first: BLAS is faster with the long axis inside
     return dw[0, 0] if squeeze else dw

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.collections import PolyCollection
 
 from . import ops, style
-from .geometry import pair
+from .geometry import conv_geometry, pair
 from .render_base import (
     GAP,
     M,
@@ -134,7 +134,7 @@ class SlidingWindowScene(_WindowMixin, Scene):
         X, W = X.astype(float), W.astype(float)
         self.batch = _index(batch, X.shape[0], "batch")
         self.out_channel = _index(out_channel, W.shape[0], "out_channel")
-        self.g = g = ops.conv_geometry(X.shape[2:], W.shape[2:], stride, padding, dilation)
+        self.g = g = conv_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, dilation=dilation)
         self.x, self.w = X[self.batch], W[self.out_channel]
         self.y = Y[self.batch, self.out_channel]
         self.cols = ops.im2col(X[self.batch : self.batch + 1], W.shape[2:], stride, padding, dilation)[0]
@@ -366,7 +366,7 @@ class Im2colScene(_WindowMixin, Scene):
         cols = ops.im2col(X, k, stride, padding, dilation)  # validates
         self.batch = _index(batch, X.shape[0], "batch")
         X = X.astype(float)
-        self.g = g = ops.conv_geometry(X.shape[2:], k, stride, padding, dilation)
+        self.g = g = conv_geometry(X.shape[2:], k, stride=stride, padding=padding, dilation=dilation)
         self.x = X[self.batch]
         self.C = self.x.shape[0]
         self.cols = cols[self.batch]

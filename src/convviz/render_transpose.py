@@ -9,7 +9,7 @@ from typing import Optional
 import numpy as np
 
 from . import ops
-from .geometry import effective_kernel, pair
+from .geometry import effective_kernel, pair, transpose_geometry
 from .render_base import (
     CAPTION_FS,
     LINE_H,
@@ -58,7 +58,9 @@ class _CanvasGeometry:
     """Shared bookkeeping: the uncropped canvas and the running col2im sums."""
 
     def _setup_canvas(self, in_hw, kernel_hw, stride, padding, output_padding, dilation, output_size):
-        self.g, self.op = ops.transpose_geometry(in_hw, kernel_hw, stride, padding, output_padding, dilation, output_size)
+        self.g = transpose_geometry(in_hw, kernel_hw, stride=stride, padding=padding, output_padding=output_padding,
+                                    dilation=dilation, output_size=output_size)
+        self.op = self.g.output_padding
         (kh, kw), (sh, sw), (dh, dw) = self.g.kernel_hw, self.g.stride, self.g.dilation
         self.in_hw = tuple(in_hw)
         # canvas before output_padding: exactly what col2im with no padding produces

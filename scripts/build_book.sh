@@ -4,7 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # jupyter-cache keys executed notebooks on their code cells only, but the outputs also depend on
 # src/convviz: a change there must re-read (Sphinx) and re-execute (jupyter-cache) the chapters.
-src_hash=$(cat src/convviz/*.py | sha1sum | cut -c1-16)
+# every file of the package, recursively (render/, explorer/ JS and CSS included), in a stable order
+src_hash=$(find src/convviz -type f ! -name '*.pyc' ! -path '*/__pycache__/*' -print0 | LC_ALL=C sort -z \
+  | xargs -0 sha1sum | sha1sum | cut -c1-16)
 if [ "$(cat _build/.convviz-src-hash 2>/dev/null)" != "$src_hash" ]; then
   rm -rf _build/.jupyter_cache _build/.doctrees _build/jupyter_execute
 fi

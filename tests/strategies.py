@@ -18,6 +18,8 @@ from typing import Optional, Tuple
 import numpy as np
 from hypothesis import strategies as st
 
+from references import keff, ref_conv_out, tf_same_pads  # noqa: F401  (re-exported for the tests)
+
 SCALE = float(os.environ.get("CONVVIZ_HYPOTHESIS_SCALE", "1"))
 
 
@@ -27,28 +29,8 @@ def examples(n: int) -> int:
 
 
 # ----------------------------------------------------------------------------
-# reference arithmetic (first principles, deliberately independent of convviz)
+# reference arithmetic (first principles, deliberately independent of convviz): references.py
 # ----------------------------------------------------------------------------
-def keff(k: int, d: int) -> int:
-    """Extent of a dilated kernel."""
-    return d * (k - 1) + 1
-
-
-def ref_same_pads(i: int, k: int, s: int, d: int) -> Tuple[int, int]:
-    """TensorFlow SAME: output ceil(i/s); total padding split, odd element after."""
-    out = -(-i // s)
-    total = max(0, (out - 1) * s + keff(k, d) - i)
-    return total // 2, total - total // 2
-
-
-def ref_conv_out(i: int, k: int, s: int, before: int, after: int, d: int) -> Optional[int]:
-    """floor((i + p - d(k-1) - 1)/s) + 1, or None when the kernel does not fit."""
-    padded = i + before + after
-    if keff(k, d) > padded:
-        return None
-    return (padded - keff(k, d)) // s + 1
-
-
 def rng_array(seed: int, shape) -> np.ndarray:
     """float64 standard-normal values (the tests compare float64 throughout)."""
     return np.random.default_rng(seed).standard_normal(shape)
@@ -169,7 +151,7 @@ def conv_cases(draw, max_hw=9, max_k=4, max_s=3, max_d=3, max_pad=3, max_n=2, ma
         in_hw.append(draw(st.integers(lo, max(lo, max_hw))))
     d_hw, in_hw = tuple(d_hw), tuple(in_hw)
     if form == "same":
-        raw = ref_same_pads(in_hw[0], k_hw[0], s_hw[0], d_hw[0]) + ref_same_pads(in_hw[1], k_hw[1], s_hw[1], d_hw[1])
+        raw = tf_same_pads(in_hw[0], k_hw[0], s_hw[0], d_hw[0]) + tf_same_pads(in_hw[1], k_hw[1], s_hw[1], d_hw[1])
     out_hw = tuple(ref_conv_out(in_hw[a], k_hw[a], s_hw[a], raw[2 * a], raw[2 * a + 1], d_hw[a]) for a in (0, 1))
     assert None not in out_hw  # generated valid by construction
     return ConvCase(
@@ -298,7 +280,7 @@ def transpose_cases(draw, max_hw=9, max_k=4, max_s=3, max_d=3, max_pad=3, max_n=
     if form == "same":
         if mode != "output_size":
             out = (in_hw[0] * s_hw[0], in_hw[1] * s_hw[1])  # Keras' SAME default o = i * s
-        raw = ref_same_pads(out[0], k_hw[0], s_hw[0], d_hw[0]) + ref_same_pads(out[1], k_hw[1], s_hw[1], d_hw[1])
+        raw = tf_same_pads(out[0], k_hw[0], s_hw[0], d_hw[0]) + tf_same_pads(out[1], k_hw[1], s_hw[1], d_hw[1])
     if mode == "output_size" or form == "same":
         op = tuple(out[a] - (base0[a] - raw[2 * a] - raw[2 * a + 1]) for a in (0, 1))
     else:

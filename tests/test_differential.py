@@ -37,7 +37,8 @@ from hypothesis import strategies as st
 import convviz as cv
 from convviz import frameworks as fw
 
-from strategies import conv_cases, examples, ref_conv_out, transpose_cases
+from references import T, hwio, hwoi, nchw, nhwc, ref_conv_out
+from strategies import conv_cases, examples, transpose_cases
 
 TF_DILATION_ERROR = "dilation rates larger than 1"
 
@@ -56,26 +57,6 @@ def close(actual, expected):
 # ----------------------------------------------------------------------------
 # layouts (TF: NHWC activations, HWIO conv filters, HWOI transposed-conv filters)
 # ----------------------------------------------------------------------------
-def T(a) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64))
-
-
-def nhwc(a):
-    return tf.constant(np.transpose(a, (0, 2, 3, 1)), dtype=tf.float64)
-
-
-def nchw(a):
-    return np.transpose(np.asarray(a), (0, 3, 1, 2))
-
-
-def hwio(w):  # OIHW -> HWIO
-    return tf.constant(np.transpose(w, (2, 3, 1, 0)), dtype=tf.float64)
-
-
-def hwoi(w):  # torch (C_in, C_out, kh, kw) -> TF conv2d_transpose (kh, kw, C_out, C_in)
-    return tf.constant(np.transpose(w, (2, 3, 1, 0)), dtype=tf.float64)
-
-
 def tf_padding(case):
     """TF's own SAME/VALID strings where the case uses them, explicit paddings otherwise."""
     if case.form in ("same", "valid"):

@@ -154,6 +154,35 @@ CASES = [
     ("transpose_output_sizes 'full'", lambda: cv.transpose_output_sizes(3, 3, 2, "full"),
      [r"\bpadding\b", r"'full'", r"'valid' or 'same'"]),
     ("describe_conv padding=-1", lambda: cv.describe_conv(5, 3, 1, -1), [r"\bpadding\b", r"got -1", r">= 0"]),
+    # empty axes (numpy would say "cannot reshape array of size 0" / "negative dimensions")
+    ("w 0 output channels", lambda: cv.conv2d(X, np.ones((0, 2, 3, 3))),
+     [r"\bw\b", r"w\.shape\[0\] \(O\) is 0", r"every dimension >= 1"]),
+    ("w 0 output channels conv_matrix", lambda: cv.conv_matrix((1, 2, 5, 5), np.ones((0, 2, 3, 3))),
+     [r"\bw\b", r"shape \(0, 2, 3, 3\)", r"every dimension >= 1"]),
+    ("w 0 output channels transpose", lambda: cv.conv_transpose2d(X, np.ones((2, 0, 3, 3))),
+     [r"\bw\b", r"w\.shape\[1\]", r"every dimension >= 1"]),
+    ("x batch 0", lambda: cv.conv2d(np.ones((0, 2, 5, 5)), W), [r"\bx\b", r"x\.shape\[0\] \(N\) is 0", r">= 1"]),
+    ("zero_insert empty", lambda: cv.zero_insert(np.ones((0, 3)), 2), [r"\bx\b", r"shape \(0, 3\)", r"every dimension >= 1"]),
+    ("im2col empty", lambda: cv.im2col(np.ones((1, 1, 5, 0)), 1), [r"\bx\b", r"\(W\) is 0", r">= 1"]),
+    ("col2im empty", lambda: cv.col2im(np.ones((0, 9)), (5, 5), 3), [r"cols\.shape\[-2\]", r"got 0", r"positive multiple"]),
+    ("grad_out empty", lambda: cv.conv2d_backprop_input((1, 2, 5, 5), W, np.ones((1, 3, 0, 3))),
+     [r"grad_out", r"\(H\) is 0", r">= 1"]),
+    ("x complex", lambda: cv.conv2d(np.ones((3, 3), complex), np.ones((1, 1))), [r"\bx\b", r"complex128", r"real numeric dtype"]),
+    # op given as something that is not a function or a name
+    ("op list", lambda: cv.jacobian(["conv2d"], X, W), [r"\bop\b", r"\['conv2d'\]", r"conv2d or conv_transpose2d"]),
+    ("op torch function", lambda: cv.jacobian(__import__("math").sqrt, X, W), [r"\bop\b", r"sqrt", r"conv2d or conv_transpose2d"]),
+    ("wrt list", lambda: cv.jacobian("conv2d", X, W, wrt=["input"]), [r"\bwrt\b", r"\['input'\]", r"'input' or 'kernel'"]),
+    ("jacobian unknown parameter", lambda: cv.jacobian("conv2d", X, W, output_padding=1),
+     [r"output_padding", r"unknown parameter", r"for conv2d"]),
+    # memory: estimate the bytes first, refuse above convviz.validate.MAX_BYTES
+    ("conv_matrix 512x512", lambda: cv.conv_matrix((512, 512), np.ones((3, 3))),
+     [r"the matrix C", r"\(260100, 262144\).*508\.0 GiB", r"MAX_BYTES = 1\.0 GiB"]),
+    ("transpose_matrix big", lambda: cv.transpose_matrix((300, 300), np.ones((3, 3))),
+     [r"the matrix T", r"\(91204, 90000\)", r"MAX_BYTES"]),
+    ("jacobian kernel big", lambda: cv.jacobian(cv.conv2d, np.ones((4, 64, 64, 64)), np.ones((64, 64, 3, 3)), wrt="kernel"),
+     [r"the Jacobian", r"\(4, 64, 62, 62, 64, 64, 3, 3\)", r"MAX_BYTES = 1\.0 GiB"]),
+    ("jacobian input big", lambda: cv.jacobian("conv_transpose2d", np.ones((1, 1, 128, 128)), np.ones((1, 1, 3, 3)), stride=2),
+     [r"the Jacobian", r"\(1, 1, 257, 257, 1, 1, 128, 128\)", r"MAX_BYTES"]),
 ]
 
 
@@ -185,6 +214,18 @@ def test_every_case_checks_parameter_value_and_range():
 )
 def test_integer_like_and_case_variants_are_accepted(call):
     assert np.all(np.isfinite(call()))
+
+
+def test_size_guard_is_a_setting_the_user_can_raise(monkeypatch):
+    import convviz.validate
+
+    with pytest.raises(ValueError, match=r"need 1\.1 MiB; the limit is convviz\.validate\.MAX_BYTES = 1\.0 MiB"):
+        monkeypatch.setattr(convviz.validate, "MAX_BYTES", 1 << 20)
+        cv.conv_matrix((1, 1, 19, 19), np.ones((1, 1, 2, 2)))  # 324 x 361 float64 = 935 kB: allowed
+        cv.conv_matrix((1, 1, 20, 20), np.ones((1, 1, 2, 2)))  # 361 x 400 float64 = 1.1 MiB: refused
+    monkeypatch.setattr(convviz.validate, "MAX_BYTES", 2 << 20)
+    C = cv.conv_matrix((1, 1, 20, 20), np.ones((1, 1, 2, 2)))
+    assert C.shape == (361, 400) and C.sum() == 361 * 4
 
 
 def test_check_needs_a_reference():

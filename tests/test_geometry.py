@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 import convviz as cv
 
-from strategies import examples, keff, ref_same_pads
+from references import keff, tf_same_pads
+from strategies import examples
 
 # torch's padding='same' warns that even kernels need an internal padded copy; harmless here
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel:UserWarning")
@@ -93,7 +94,7 @@ def test_same_is_ceil_i_over_s_with_extra_padding_after(i, k, s, d):
     o = cv.conv_output_size(i, k, s, "same", d)
     assert o == math.ceil(i / s) == tf_conv_len(i, k, s, "SAME", d)
     before, after = cv.same_padding(i, k, s, d)
-    assert (before, after) == ref_same_pads(i, k, s, d)
+    assert (before, after) == tf_same_pads(i, k, s, d)
     assert after - before in (0, 1)
     assert (o - 1) * s + keff(k, d) <= i + before + after < o * s + keff(k, d)  # just enough padding
     # TF puts the odd element after (bottom/right): its SAME equals explicit (before, after)...
@@ -162,7 +163,7 @@ def test_transpose_output_sizes_is_every_o_the_conv_maps_to_i(i, k, s, before, a
     bound = (i + 1) * s + keff(k, d) + 2
     brute = []
     for o in range(1, bound):
-        b_, a_ = ref_same_pads(o, k, s, d) if form == "same" else (before, after)
+        b_, a_ = tf_same_pads(o, k, s, d) if form == "same" else (before, after)
         if keff(k, d) <= o + b_ + a_ and (o + b_ + a_ - keff(k, d)) // s + 1 == i:
             brute.append(o)
     got = cv.transpose_output_sizes(i, k, s, padding, d)

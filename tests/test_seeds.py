@@ -23,28 +23,13 @@ import torch.nn.functional as F
 
 import convviz as cv
 
+from references import tf_2d, tf_image, tf_kernel, torch4, torch_conv
+
 
 # ----------------------------------------------------------------------------
 # 2-D helpers, written out with the frameworks directly (single channel, batch 1)
 # ----------------------------------------------------------------------------
-def tt(a):
-    return torch.tensor(np.array(a, dtype=np.float64))[None, None]  # copy: flipped views have negative strides
-
-
-def tfc(a):
-    return tf.constant(np.asarray(a, dtype=np.float64)[None, :, :, None])
-
-
-def tfk(k):
-    return tf.constant(np.asarray(k, dtype=np.float64)[:, :, None, None])
-
-
-def tf2d(t):
-    return np.asarray(t)[0, :, :, 0]
-
-
-def torch_conv(x, k, stride=1, padding=0):
-    return F.conv2d(tt(x), tt(k), stride=stride, padding=padding)[0, 0].numpy()
+tt, tfc, tfk, tf2d = torch4, tf_image, tf_kernel, tf_2d  # short names for the 2-D cases below
 
 
 def tf_conv(x, k, stride=1, padding="VALID"):

@@ -22,7 +22,13 @@ class CheckError(AssertionError):
 
 
 def to_numpy(a) -> np.ndarray:
-    """numpy view of a numpy array, list, torch tensor or TensorFlow tensor."""
+    """numpy view of a numpy array, list, torch tensor or TensorFlow tensor.
+
+    Examples
+    --------
+    >>> to_numpy([[1, 2]]).shape
+    (1, 2)
+    """
     if hasattr(a, "detach"):  # torch
         a = a.detach().cpu().numpy()
     elif hasattr(a, "numpy") and not isinstance(a, np.ndarray):  # tf EagerTensor / Variable
@@ -77,42 +83,68 @@ class CheckResult:
         )
 
 
+def _as_compared(a) -> np.ndarray:
+    """float64 (or complex128 for complex input) copy of a value, as :func:`check` compares it."""
+    arr = to_numpy(a)
+    if arr.dtype.kind == "c":
+        return arr.astype(np.complex128)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"check compares numeric values, got dtype {arr.dtype}")
+    return arr.astype(np.float64)
+
+
 def check(name: str, hand, *, tf=None, torch=None, rtol: float = None, atol: float = None, **others) -> CheckResult:
     """Assert that ``hand`` equals every given reference (``tf=``, ``torch=``, ...).
 
     Integer-valued results are compared exactly in float64; other values with a
-    tolerance suited to the references' precision (float32: rtol 1e-5, atol
-    1e-5 * max|hand|).  Layouts must already agree: convert TF's NHWC/HWIO with
-    :mod:`convviz.frameworks` first.  Raises :class:`CheckError` on mismatch.
+    tolerance suited to the references' precision (float16/32 reference: rtol
+    1e-5, else 1e-9; atol = rtol * max(1, max|hand|)) unless ``rtol``/``atol`` are
+    given.  Complex values are compared as complex numbers.  NaNs must sit in the
+    same places on both sides.  Layouts must already agree: convert TF's
+    NHWC/HWIO with :mod:`convviz.frameworks` first.
+
+    Raises
+    ------
+    CheckError
+        On a shape or value mismatch, listing the first mismatching entries.
+
+    Examples
+    --------
+    >>> check("ones", np.ones((2, 2)), torch=[[1, 1], [1, 1]])
+    check 'ones' PASS shape=(2, 2) (PyTorch: exact)
     """
     refs = {k: v for k, v in (("TensorFlow", tf), ("PyTorch", torch)) if v is not None}
     refs.update({k: v for k, v in others.items() if v is not None})
     if not refs:
         raise ValueError("check needs at least one reference: pass tf=..., torch=... or another name=value")
-    h = to_numpy(hand).astype(np.float64)
+    h = _as_compared(hand)
     result = CheckResult(name, h.shape)
     errors = []
     for source, ref in refs.items():
         r_raw = to_numpy(ref)
-        r = r_raw.astype(np.float64)
+        r = _as_compared(r_raw)
         if r.shape != h.shape:
             result.rows.append(Row(source, r.shape, "shape", float("nan"), False))
             errors.append(f"  {source}: shape {r.shape} != convviz shape {h.shape}")
             continue
-        diff = float(np.max(np.abs(h - r))) if h.size else 0.0
-        if _integer_valued(h) and _integer_valued(r):
-            ok, mode = bool(np.array_equal(h, r)), "exact"
+        finite = np.isfinite(h) & np.isfinite(r)
+        diff = float(np.max(np.abs(h[finite] - r[finite]))) if finite.any() else 0.0
+        if h.dtype.kind == "f" and r.dtype.kind == "f" and _integer_valued(h) and _integer_valued(r):
+            close, mode = (h == r), "exact"
         else:
-            single = r_raw.dtype == np.float32 or r_raw.dtype == np.float16
+            single = r_raw.dtype in (np.float32, np.float16, np.complex64)
             rt = rtol if rtol is not None else (1e-5 if single else 1e-9)
-            scale = float(np.max(np.abs(h))) if h.size else 0.0
+            scale = float(np.max(np.abs(h[np.isfinite(h)]))) if np.isfinite(h).any() else 0.0
             at = atol if atol is not None else rt * max(1.0, scale)
-            ok, mode = bool(np.allclose(h, r, rtol=rt, atol=at)), "tol"
+            close, mode = np.isclose(h, r, rtol=rt, atol=at, equal_nan=True), "tol"
+        close = np.asarray(close)
+        ok = bool(close.all())
         result.rows.append(Row(source, r.shape, mode, diff, ok))
         if not ok:
-            bad = np.argwhere(~np.isclose(h, r, rtol=rtol or 1e-5, atol=atol or 1e-5)) if h.ndim else np.zeros((1, 0), int)
-            where = ", ".join(f"{tuple(int(i) for i in idx)}: convviz {h[tuple(idx)]:g} vs {r[tuple(idx)]:g}" for idx in bad[:5])
-            errors.append(f"  {source}: max |diff| = {diff:g}; first mismatches: {where or h.item()} ")
+            # the listing uses the very predicate of the comparison, so it is never empty
+            bad = np.argwhere(~close) if close.ndim else [()]
+            where = ", ".join(f"{tuple(int(i) for i in idx)}: convviz {h[tuple(idx)]:.12g} vs {r[tuple(idx)]:.12g}" for idx in bad[:5])
+            errors.append(f"  {source}: max |diff| = {diff:g}; {int((~close).sum())} mismatching; first: {where}")
     if errors:
         raise CheckError(f"check {name!r} failed:\n" + "\n".join(errors) + f"\nconvviz value:\n{h}")
     return result

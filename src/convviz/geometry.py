@@ -347,10 +347,10 @@ def _mode(padding) -> str:
 
 
 def _output_padding_pair(output_padding, stride, dilation):
-    op = pair(output_padding, "output_padding", minimum=0)
+    out_pad = pair(output_padding, "output_padding", minimum=0)
     for a in (0, 1):
-        _check_output_padding(op[a], stride[a], dilation[a])
-    return op
+        _check_output_padding(out_pad[a], stride[a], dilation[a])
+    return out_pad
 
 
 def transpose_geometry(in_hw, kernel_hw, *, stride=1, padding=0, output_padding=0, dilation=1,
@@ -373,9 +373,9 @@ def transpose_geometry(in_hw, kernel_hw, *, stride=1, padding=0, output_padding=
     in_hw, kernel_hw = tuple(in_hw), tuple(kernel_hw)
     s = pair(stride, "stride")
     d = pair(dilation, "dilation")
-    op = pair(output_padding, "output_padding", minimum=0)
+    out_pad = pair(output_padding, "output_padding", minimum=0)
     if output_size is not None:
-        if op != (0, 0):
+        if out_pad != (0, 0):
             raise ValueError(
                 f"give either output_padding or output_size, not both: got output_padding={output_padding!r} "
                 f"and output_size={output_size!r}; allowed: output_padding=0 when output_size is given"
@@ -388,11 +388,11 @@ def transpose_geometry(in_hw, kernel_hw, *, stride=1, padding=0, output_padding=
             specs = [full[0:2], full[2:4]]
         res = [output_padding_for(in_hw[a], osz[a], kernel_hw[a], s[a], specs[a], d[a]) for a in (0, 1)]
         pads = res[0][0] + res[1][0]
-        op = (res[0][1], res[1][1])
+        out_pad = (res[0][1], res[1][1])
     else:
-        op = _output_padding_pair(output_padding, s, d)
+        out_pad = _output_padding_pair(output_padding, s, d)
         if isinstance(padding, str) and padding.lower() == "same":
-            if op != (0, 0):
+            if out_pad != (0, 0):
                 raise ValueError(
                     f"output_padding must be 0 with padding='same', got {output_padding}; "
                     "pick the size with output_size instead"
@@ -401,19 +401,19 @@ def transpose_geometry(in_hw, kernel_hw, *, stride=1, padding=0, output_padding=
             # rows/cols are reached by no tap: they come from output padding
             res = [output_padding_for(in_hw[a], in_hw[a] * s[a], kernel_hw[a], s[a], "same", d[a]) for a in (0, 1)]
             pads = res[0][0] + res[1][0]
-            op = (res[0][1], res[1][1])
+            out_pad = (res[0][1], res[1][1])
         else:
             pads = resolve_padding(padding, in_hw, kernel_hw, s, d)
     out = []
     for a in (0, 1):
-        o = (in_hw[a] - 1) * s[a] + effective_kernel(kernel_hw[a], d[a]) + op[a] - pads[2 * a] - pads[2 * a + 1]
+        o = (in_hw[a] - 1) * s[a] + effective_kernel(kernel_hw[a], d[a]) + out_pad[a] - pads[2 * a] - pads[2 * a + 1]
         if o < 1:
             raise ValueError(
                 f"padding {pads[2 * a:2 * a + 2]} crops the whole output along axis {a}: "
                 f"(i-1)*s - p + d*(k-1) + output_padding + 1 = {o}; allowed: an output size >= 1"
             )
         out.append(o)
-    return ConvGeometry(tuple(out), kernel_hw, s, d, tuple(pads), in_hw, op, _mode(padding))
+    return ConvGeometry(tuple(out), kernel_hw, s, d, tuple(pads), in_hw, out_pad, _mode(padding))
 
 
 def direct_padding(g: ConvGeometry) -> Tuple[int, int, int, int]:

@@ -13,14 +13,11 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import validate
 from .geometry import ConvGeometry, conv_geometry, transpose_geometry
 from .validate import as_4d, check_bytes, operands, shape4
 
-__all__ = ["jacobian", "conv_matrix", "transpose_matrix", "CACHE_BYTES", "clear_cache"]
-
-#: Most bytes the cache of Jacobian sparsity patterns may hold (least recently used
-#: patterns are dropped first); set to 0 to disable caching.
-CACHE_BYTES = 256 << 20  # 256 MiB
+__all__ = ["jacobian", "conv_matrix", "transpose_matrix", "clear_cache"]
 
 
 def _taps(g: ConvGeometry, bounds_hw):
@@ -43,7 +40,8 @@ def _taps(g: ConvGeometry, bounds_hw):
 
 
 class _PatternCache:
-    """LRU cache of sparsity patterns bounded by the bytes of their index arrays."""
+    """LRU cache of sparsity patterns bounded by the bytes of their index arrays
+    (:data:`convviz.validate.JACOBIAN_CACHE_BYTES`)."""
 
     def __init__(self):
         self.entries: "OrderedDict[tuple, tuple]" = OrderedDict()
@@ -56,10 +54,11 @@ class _PatternCache:
             return hit
         value = build(*key)
         size = value[1].nbytes + value[2].nbytes
-        if size <= CACHE_BYTES:
+        limit = validate.JACOBIAN_CACHE_BYTES
+        if size <= limit:
             self.entries[key] = value
             self.nbytes += size
-            while self.nbytes > CACHE_BYTES:
+            while self.nbytes > limit:
                 _, old = self.entries.popitem(last=False)
                 self.nbytes -= old[1].nbytes + old[2].nbytes
         return value
@@ -73,7 +72,14 @@ _CACHE = _PatternCache()
 
 
 def clear_cache() -> None:
-    """Drop every cached Jacobian sparsity pattern."""
+    """Drop every cached Jacobian sparsity pattern.
+
+    Examples
+    --------
+    >>> _ = jacobian("conv2d", np.ones((4, 4)), np.ones((3, 3)))
+    >>> clear_cache(); _CACHE.nbytes
+    0
+    """
     _CACHE.clear()
 
 
@@ -83,7 +89,7 @@ def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
     Returns ``(shape, dest, src)``: the Jacobian's shape, flat positions in it,
     and flat positions in the source array (the kernel for ``*-input``, the
     input for ``*-kernel``).  It depends only on shapes and geometry, so it is
-    cached (see :data:`CACHE_BYTES`): notebooks ask for the same geometry again and again.
+    cached (see :data:`convviz.validate.JACOBIAN_CACHE_BYTES`): notebooks ask for the same geometry again and again.
     """
     n, cx = x_shape[:2]
     N = np.arange(n)[:, None, None, None]
@@ -137,7 +143,10 @@ def _dense_shape(kind: str, x_shape, w_shape, g: ConvGeometry):
 
 def _fill(kind, x_shape, w_shape, g, source: np.ndarray, what: str = "the Jacobian") -> np.ndarray:
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
-    check_bytes(what, _dense_shape(kind, x_shape, w_shape, g), source.itemsize)
+    shape = _dense_shape(kind, x_shape, w_shape, g)
+    if what != "the Jacobian":  # a matrix: say its (rows, columns)
+        shape = (int(np.prod(shape[:4])), int(np.prod(shape[4:])))
+    check_bytes(what, shape, source.itemsize)
     shape, dest, src = _CACHE.get((kind, x_shape, w_shape, g), _pattern)
     J = np.zeros(int(np.prod(shape)), dtype=source.dtype)
     J[dest] = source.ravel()[src]

@@ -16,6 +16,9 @@ you really want the array::
 
     import convviz.validate
     convviz.validate.MAX_BYTES = 8 << 30   # allow 8 GiB
+
+The Jacobians' sparsity patterns are cached per geometry, least recently used
+dropped first once they hold more than :data:`JACOBIAN_CACHE_BYTES`.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import numpy as np
 
 __all__ = [
     "MAX_BYTES",
+    "JACOBIAN_CACHE_BYTES",
     "is_int",
     "check_int",
     "pair",
@@ -39,9 +43,18 @@ __all__ = [
 #: ``jacobian`` and ``im2col`` may allocate; raise it to allow more.
 MAX_BYTES = 1 << 30  # 1 GiB
 
+#: Most bytes the cache of Jacobian sparsity patterns may keep (0 disables it).
+JACOBIAN_CACHE_BYTES = 256 << 20  # 256 MiB
+
 
 def is_int(v) -> bool:
-    """True for Python and numpy integers (not bools, not floats)."""
+    """True for Python and numpy integers (not bools, not floats).
+
+    Examples
+    --------
+    >>> is_int(3), is_int(np.int8(3)), is_int(True), is_int(3.0)
+    (True, True, False, False)
+    """
     if isinstance(v, bool) or isinstance(v, np.bool_):
         return False
     if isinstance(v, (int, np.integer)):
@@ -134,6 +147,12 @@ def operands(x, w, transposed: bool):
 
     Checks that the channels meet: ``w.shape[1]`` for a convolution (OIHW),
     ``w.shape[0]`` for a transposed one ((C_in, C_out, kh, kw)).
+
+    Examples
+    --------
+    >>> X, W, both_2d = operands(np.ones((4, 4)), np.ones((3, 3), np.float32), transposed=False)
+    >>> X.shape, W.dtype, both_2d
+    ((1, 1, 4, 4), dtype('float64'), True)
     """
     X, x2d = as_4d(x, "x", "NCHW")
     W, w2d = as_4d(w, "w", "(C_in, C_out, kh, kw)" if transposed else "OIHW")

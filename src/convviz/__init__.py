@@ -29,7 +29,7 @@ from .ops import (
     zero_insert,
 )
 from .jacobian import conv_matrix, jacobian, transpose_matrix
-from .check import CheckError, check
+from .check import CheckError, CheckSummary, check
 
 __version__ = "0.1.0"
 
@@ -57,6 +57,7 @@ __all__ = [
     "transpose_matrix",
     "check",
     "CheckError",
+    "CheckSummary",
 ]
 
 

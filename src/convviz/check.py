@@ -14,7 +14,7 @@ from typing import List
 
 import numpy as np
 
-__all__ = ["check", "CheckError", "CheckResult", "to_numpy"]
+__all__ = ["check", "CheckError", "CheckResult", "CheckSummary", "to_numpy"]
 
 
 class CheckError(AssertionError):
@@ -148,3 +148,39 @@ def check(name: str, hand, *, tf=None, torch=None, rtol: float = None, atol: flo
     if errors:
         raise CheckError(f"check {name!r} failed:\n" + "\n".join(errors) + f"\nconvviz value:\n{h}")
     return result
+
+
+@dataclass
+class CheckSummary:
+    """Several passed checks shown as one table (one row per check), for cells that check many cases.
+
+    Examples
+    --------
+    >>> CheckSummary("two", [check("a", [1.0], torch=[1.0]), check("b", [2.0], tf=[2.0])])
+    2 checks 'two' PASS
+    """
+
+    title: str
+    results: List[CheckResult]
+
+    def __repr__(self) -> str:
+        ok = all(r.ok for r in self.results)
+        return f"{len(self.results)} checks {self.title!r} {'PASS' if ok else 'FAIL'}"
+
+    def _repr_html_(self) -> str:
+        sources = list(dict.fromkeys(row.source for r in self.results for row in r.rows))
+        head = "".join(f"<th>{html.escape(s)}</th>" for s in sources)
+        body = []
+        for r in self.results:
+            by = {row.source: row for row in r.rows}
+            cells = "".join(
+                "<td>" + ("" if s not in by else ("exact" if by[s].mode == "exact" else f"{by[s].max_abs_diff:.1e}")
+                          + (" ✔" if by[s].ok else " ✘")) + "</td>"
+                for s in sources
+            )
+            body.append(f"<tr><td>{html.escape(r.name)}</td><td>{r.hand_shape}</td>{cells}</tr>")
+        return (
+            "<table class='convviz-check'><caption style='text-align:left'>check: "
+            f"<b>{html.escape(self.title)}</b> — {len(self.results)} checks, convviz vs frameworks</caption>"
+            f"<tr><th>check</th><th>shape</th>{head}</tr>{''.join(body)}</table>"
+        )

@@ -16,7 +16,7 @@ conv2d dL/dw       ``conv2d(pad(x)^T, delta^T, stride=d, dilation=s)``, first
                    ``kh x kw`` entries: stride and dilation swap roles
 conv2d dL/db       ``delta`` summed over batch, rows and columns
 transposed dL/dx   ``conv2d(delta, w, s, (t, b, l, r), d)``: the forward
-                   convolution whose adjoint it is
+                   convolution whose adjoint it is (first ``H x W`` entries)
 transposed dL/dw   ``conv2d(pad(delta)^T, x^T, stride=d, dilation=s)``, first
                    ``kh x kw`` entries, in/out channels swapped
 transposed dL/db   ``delta`` summed over batch, rows and columns
@@ -131,7 +131,9 @@ def conv_transpose2d_gradients(x, w, delta, stride=1, padding=0, output_padding=
     g = transpose_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, output_padding=output_padding,
                            dilation=dilation, output_size=output_size)
     D = _delta(delta, (X.shape[0], W.shape[1]) + g.in_hw)
-    dx = conv2d(D, W, stride=g.stride, padding=g.pads, dilation=g.dilation)
+    # first H x W entries: with output_padding >= stride (PyTorch allows it when d > s) the rows
+    # beyond the last reachable one would convolve to more than H rows
+    dx = conv2d(D, W, stride=g.stride, padding=g.pads, dilation=g.dilation)[:, :, : X.shape[2], : X.shape[3]]
     kh, kw = g.kernel_hw
     dw = _swap(conv2d(_swap(_pad(D, g.pads)), _swap(X), stride=g.dilation, dilation=g.stride)[:, :, :kh, :kw])
     return Gradients(dx, dw, D.sum(axis=(0, 2, 3)))

@@ -15,12 +15,17 @@ import torch.nn.functional as F  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 
 import convviz as cv  # noqa: E402
-from convviz import render, render_base, style  # noqa: E402
-from convviz.render_conv import tap_cells  # noqa: E402
+from convviz import render, style  # noqa: E402
+from convviz.render.text import FastText  # noqa: E402
 
 RNG = np.random.default_rng(1234)
 X5 = np.array([[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]], float)
 K3 = np.array([[0, 1, 2], [2, 2, 0], [0, 1, 2]], float)
+
+
+def tap_cells(grid, taps):
+    """(row, col) of every sampled cell of a window's taps (the inset outlines drawn by ``render.grid.Window``)."""
+    return [grid.cell_of(*(np.asarray(p.vertices)[:4].min(axis=0))) for p in taps.get_paths()]
 
 
 def ints(*shape, lo=-2, hi=4):
@@ -416,7 +421,7 @@ BOOK_FIGURES = {  # the chapters' own calls (the ones a screenshot review found 
 
 
 def fast_texts(fig):
-    return [a for a in fig.axes[0].get_children() if isinstance(a, render_base.FastText)]
+    return [a for a in fig.axes[0].get_children() if isinstance(a, FastText)]
 
 
 @pytest.mark.parametrize("name", list(BOOK_FIGURES))

@@ -17,26 +17,29 @@ figure                       animation                           chapter
 :func:`conv_matrix_figure`   :func:`animate_conv_matrix`         Transposed convolution
 ===========================  ==================================  ==========================
 
-Colours come from :mod:`convviz.style`.
+Modules: :mod:`~convviz.render.layout` (sizes, panel flow, the fixed-point
+layout loop), :mod:`~convviz.render.text` (cached text bitmaps),
+:mod:`~convviz.render.grid` (grids, the kernel window),
+:mod:`~convviz.render.scene` (figures, captions, legend, the Scene base),
+:mod:`~convviz.render.animation`, and one module per picture
+family: :mod:`~convviz.render.conv`, :mod:`~convviz.render.transpose`,
+:mod:`~convviz.render.matrices`.  Colours come from :mod:`convviz.style`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from convviz import render
+>>> fig = render.sliding_window(np.ones((3, 3)), np.ones((2, 2)), step=0)
+>>> fig.convviz["output"].label(0, 0)
+'4'
 """
-from .render_base import Animation, ConvFigure, Grid, animate, figure_png, fmt
-from .render_conv import Im2colScene, SlidingWindowScene, animate_conv, animate_im2col, im2col_figure, sliding_window
-from .render_jacobian import (
-    ConvMatrixScene,
-    JacobianScene,
-    animate_conv_matrix,
-    animate_jacobian,
-    conv_matrix_figure,
-    jacobian_grids,
-)
-from .render_transpose import (
-    Col2imScene,
-    OverlapScene,
-    animate_overlap,
-    animate_transpose,
-    col2im_scatter,
-    overlap_map,
-)
+from .animation import Animation, animate
+from .conv import Im2colScene, SlidingWindowScene, animate_conv, animate_im2col, im2col_figure, sliding_window
+from .grid import Grid
+from .matrices import ConvMatrixScene, JacobianScene, animate_conv_matrix, animate_jacobian, conv_matrix_figure, jacobian_grids
+from .scene import ConvFigure, figure_png
+from .text import fmt
+from .transpose import Col2imScene, OverlapScene, animate_overlap, animate_transpose, col2im_scatter, overlap_map
 
 __all__ = [
     "sliding_window",

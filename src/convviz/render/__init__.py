@@ -34,6 +34,7 @@ Examples
 '4'
 """
 from .animation import Animation, animate
+from .artifacts import artifacts_figure, checkerboard_strength, sample_photo, upsampling_variants
 from .conv import Im2colScene, SlidingWindowScene, animate_conv, animate_im2col, im2col_figure, sliding_window
 from .grid import Grid
 from .matrices import ConvMatrixScene, JacobianScene, animate_conv_matrix, animate_jacobian, conv_matrix_figure, jacobian_grids
@@ -42,6 +43,10 @@ from .text import fmt
 from .transpose import Col2imScene, OverlapScene, animate_overlap, animate_transpose, col2im_scatter, overlap_map
 
 __all__ = [
+    "artifacts_figure",
+    "checkerboard_strength",
+    "sample_photo",
+    "upsampling_variants",
     "sliding_window",
     "animate_conv",
     "im2col_figure",

@@ -326,7 +326,7 @@ class OverlapScene(Scene):
         """(verdict sentence, explanation): the verdict looks at the interior only."""
         lo, hi = int(self.inner_counts.min()), int(self.inner_counts.max())
         if self.uniform:
-            verdict = f"interior counts: all {lo} — uniform, no checkerboard"
+            verdict = f"interior counts: all {lo} — uniform overlap"
         else:
             verdict = f"interior counts: {lo}..{hi} — uneven → checkerboard artifacts"
         if self.judged_on == "interior":
@@ -334,7 +334,9 @@ class OverlapScene(Scene):
             r0, r1, c0, c1 = self.interior
             return (verdict,
                     f"Judged on the interior (dash-dotted: rows {r0 - t}..{r1 - t}, cols {c0 - l}..{c1 - l}), the cells away "
-                    "from the border that the full set of kernel positions reaches; border cells always get fewer patches.")
+                    "from the border that the full set of kernel positions reaches; border cells always get fewer patches."
+                    + (" Uniform overlap is not the absence of a checkerboard: unequal weights can still alternate."
+                       if self.uniform else ""))
         return (verdict + " (on a larger input)",
                 "This input is too small to have an interior (cells reached by the full set of kernel positions): "
                 "every cell is a border cell, and border cells always get fewer patches.")

@@ -72,7 +72,8 @@ class CheckResult:
         cells = "".join(
             f"<tr><td>{html.escape(r.source)}</td><td>{r.shape}</td>"
             f"<td>{'exact (float64)' if r.mode == 'exact' else f'max |diff| = {r.max_abs_diff:.1e}'}</td>"
-            f"<td style='color:{'#1a7f37' if r.ok else '#cf222e'};font-weight:bold'>{'✔ pass' if r.ok else '✘ FAIL'}</td></tr>"
+            f"<td class='{'convviz-pass' if r.ok else 'convviz-fail'}' style='color:{'#1a7f37' if r.ok else '#cf222e'};"
+            f"font-weight:bold'>{'✔ pass' if r.ok else '✘ FAIL'}</td></tr>"
             for r in self.rows
         )
         return (

@@ -14,7 +14,8 @@ MODULES = sorted(
     m.name for m in pkgutil.walk_packages(convviz.__path__, prefix="convviz.")
 )
 # modules whose public functions must each carry at least one example
-CORE = ["convviz.geometry", "convviz.ops", "convviz.jacobian", "convviz.check", "convviz.validate", "convviz.gradients"]
+CORE = ["convviz.geometry", "convviz.ops", "convviz.jacobian", "convviz.check", "convviz.validate", "convviz.gradients",
+        "convviz.frameworks"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -35,32 +35,68 @@ __all__ = [
 
 # ---------------------------------------------------------------- layouts
 def nchw_to_nhwc(x):
-    """(N, C, H, W) -> (N, H, W, C): torch/convviz activations to TensorFlow's."""
+    """(N, C, H, W) -> (N, H, W, C): torch/convviz activations to TensorFlow's.
+
+    Examples
+    --------
+    >>> nchw_to_nhwc(np.zeros((1, 3, 5, 4))).shape
+    (1, 5, 4, 3)
+    """
     return np.transpose(to_numpy(x), (0, 2, 3, 1))
 
 
 def nhwc_to_nchw(x):
-    """(N, H, W, C) -> (N, C, H, W)."""
+    """(N, H, W, C) -> (N, C, H, W).
+
+    Examples
+    --------
+    >>> nhwc_to_nchw(np.zeros((1, 5, 4, 3))).shape
+    (1, 3, 5, 4)
+    """
     return np.transpose(to_numpy(x), (0, 3, 1, 2))
 
 
 def oihw_to_hwio(w):
-    """Conv weights (O, I, kh, kw) -> TensorFlow's (kh, kw, I, O)."""
+    """Conv weights (O, I, kh, kw) -> TensorFlow's (kh, kw, I, O).
+
+    Examples
+    --------
+    >>> oihw_to_hwio(np.zeros((4, 3, 2, 1))).shape
+    (2, 1, 3, 4)
+    """
     return np.transpose(to_numpy(w), (2, 3, 1, 0))
 
 
 def hwio_to_oihw(w):
-    """TensorFlow conv weights (kh, kw, I, O) -> (O, I, kh, kw)."""
+    """TensorFlow conv weights (kh, kw, I, O) -> (O, I, kh, kw).
+
+    Examples
+    --------
+    >>> hwio_to_oihw(np.zeros((2, 1, 3, 4))).shape
+    (4, 3, 2, 1)
+    """
     return np.transpose(to_numpy(w), (3, 2, 0, 1))
 
 
 def iohw_to_hwoi(w):
-    """Transposed-conv weights, torch (C_in, C_out, kh, kw) -> TF conv2d_transpose (kh, kw, C_out, C_in)."""
+    """Transposed-conv weights, torch (C_in, C_out, kh, kw) -> TF conv2d_transpose (kh, kw, C_out, C_in).
+
+    Examples
+    --------
+    >>> iohw_to_hwoi(np.zeros((4, 3, 2, 1))).shape
+    (2, 1, 3, 4)
+    """
     return np.transpose(to_numpy(w), (2, 3, 1, 0))
 
 
 def hwoi_to_iohw(w):
-    """TF conv2d_transpose filters (kh, kw, C_out, C_in) -> torch (C_in, C_out, kh, kw)."""
+    """TF conv2d_transpose filters (kh, kw, C_out, C_in) -> torch (C_in, C_out, kh, kw).
+
+    Examples
+    --------
+    >>> hwoi_to_iohw(np.zeros((2, 1, 3, 4))).shape
+    (4, 3, 2, 1)
+    """
     return np.transpose(to_numpy(w), (3, 2, 0, 1))
 
 
@@ -110,20 +146,42 @@ def _torch_conv_transpose2d_g(X, W, g: ConvGeometry):
 
 
 def torch_conv2d(x, w, stride=1, padding=0, dilation=1):
-    """``F.conv2d`` with any convviz padding (asymmetric/SAME via an explicit ``F.pad``)."""
+    """``F.conv2d`` with any convviz padding (asymmetric/SAME via an explicit ``F.pad``).
+
+    Examples
+    --------
+    >>> torch_conv2d(np.ones((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=2, padding="same")[0, 0]
+    array([[9., 9., 6.],
+           [9., 9., 6.],
+           [6., 6., 4.]])
+    """
     X, W = _t(x), _t(w)
     return _torch_conv2d_g(X, W, _conv(X.shape[2:], W.shape[2:], stride, padding, dilation)).numpy()
 
 
 def torch_conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None):
-    """``F.conv_transpose2d``; asymmetric padding is cropped by hand (torch has no such argument)."""
+    """``F.conv_transpose2d``; asymmetric padding is cropped by hand (torch has no such argument).
+
+    Examples
+    --------
+    >>> torch_conv_transpose2d(np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), stride=2, padding=(1, 0, 1, 0)).shape
+    (1, 1, 4, 4)
+    """
     X, W = _t(x), _t(w)
     g = _transpose(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
     return _torch_conv_transpose2d_g(X, W, g).numpy()
 
 
 def torch_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilation=1):
-    """Input gradient by autograd: d sum(conv2d(x, w) * grad_out) / dx."""
+    """Input gradient by autograd: d sum(conv2d(x, w) * grad_out) / dx.
+
+    Examples
+    --------
+    >>> torch_backprop_input((1, 1, 3, 3), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
     torch = _torch()
     x = torch.zeros(_shape4(input_shape), dtype=torch.float64, requires_grad=True)
     W = _t(w)
@@ -133,7 +191,14 @@ def torch_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilation
 
 
 def torch_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilation=1):
-    """Kernel gradient with ``torch.nn.grad.conv2d_weight`` (explicit pad first)."""
+    """Kernel gradient with ``torch.nn.grad.conv2d_weight`` (explicit pad first).
+
+    Examples
+    --------
+    >>> torch_backprop_filter(np.arange(9.).reshape(1, 1, 3, 3), (1, 1, 2, 2), np.ones((1, 1, 2, 2)))[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
     torch = _torch()
     X = _t(x)
     fshape = _shape4(filter_shape)
@@ -144,7 +209,13 @@ def torch_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilati
 
 
 def torch_jacobian(op: str, x, w, wrt="input", **params):
-    """``torch.autograd.functional.jacobian(vectorize=True)`` of a torch conv op (4-D layouts)."""
+    """``torch.autograd.functional.jacobian(vectorize=True)`` of a torch conv op (4-D layouts).
+
+    Examples
+    --------
+    >>> torch_jacobian("conv2d", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2))).shape
+    (1, 1, 2, 2, 1, 1, 3, 3)
+    """
     torch = _torch()
     X, W = _t(x), _t(w)
     if op == "conv2d":
@@ -201,14 +272,30 @@ def _tf_conv_transpose2d_g(X, Wt, g: ConvGeometry):
 
 
 def tf_conv2d(x, w, stride=1, padding=0, dilation=1):
-    """``tf.nn.conv2d`` in NHWC/HWIO, returned as NCHW."""
+    """``tf.nn.conv2d`` in NHWC/HWIO, returned as NCHW.
+
+    Examples
+    --------
+    >>> tf_conv2d(np.ones((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), stride=2, padding="same")[0, 0]
+    array([[9., 9., 6.],
+           [9., 9., 6.],
+           [6., 6., 4.]])
+    """
     X, W = _4d(x).astype(np.float64), _4d(w).astype(np.float64)
     g = _conv(X.shape[2:], W.shape[2:], stride, padding, dilation)
     return nhwc_to_nchw(_tf_conv2d_g(nchw_to_nhwc(X), oihw_to_hwio(W), g))
 
 
 def tf_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilation=1):
-    """``tf.compat.v1.nn.conv2d_backprop_input`` (the TF1 name the articles use), NCHW in and out."""
+    """``tf.compat.v1.nn.conv2d_backprop_input`` (the TF1 name the articles use), NCHW in and out.
+
+    Examples
+    --------
+    >>> tf_backprop_input((1, 1, 3, 3), np.ones((1, 1, 2, 2)), np.ones((1, 1, 2, 2)))[0, 0]
+    array([[1., 2., 1.],
+           [2., 4., 2.],
+           [1., 2., 1.]])
+    """
     tf = _tf()
     n, c, h, wd = _shape4(input_shape)
     W, G = _4d(w).astype(np.float64), _4d(grad_out).astype(np.float64)
@@ -221,7 +308,14 @@ def tf_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilation=1)
 
 
 def tf_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilation=1):
-    """``tf.compat.v1.nn.conv2d_backprop_filter``, NCHW/OIHW in and out."""
+    """``tf.compat.v1.nn.conv2d_backprop_filter``, NCHW/OIHW in and out.
+
+    Examples
+    --------
+    >>> tf_backprop_filter(np.arange(9.).reshape(1, 1, 3, 3), (1, 1, 2, 2), np.ones((1, 1, 2, 2)))[0, 0]
+    array([[ 8., 12.],
+           [20., 24.]])
+    """
     tf = _tf()
     X, G = _4d(x).astype(np.float64), _4d(grad_out).astype(np.float64)
     o, c, kh, kw = _shape4(filter_shape)
@@ -234,14 +328,26 @@ def tf_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilation=
 
 
 def tf_conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None):
-    """``tf.nn.conv2d_transpose`` with an explicit ``output_shape``, NCHW/(C_in, C_out, kh, kw) in, NCHW out."""
+    """``tf.nn.conv2d_transpose`` with an explicit ``output_shape``, NCHW/(C_in, C_out, kh, kw) in, NCHW out.
+
+    Examples
+    --------
+    >>> tf_conv_transpose2d(np.ones((1, 1, 3, 3)), np.ones((1, 1, 3, 3)), stride=2, padding="same", output_size=5).shape
+    (1, 1, 5, 5)
+    """
     X, W = _4d(x).astype(np.float64), _4d(w).astype(np.float64)
     g = _transpose(X.shape[2:], W.shape[2:], stride, padding, output_padding, dilation, output_size)
     return nhwc_to_nchw(_tf_conv_transpose2d_g(nchw_to_nhwc(X), iohw_to_hwoi(W), g))
 
 
 def tf_jacobian(op: str, x, w, wrt="input", **params):
-    """``tf.GradientTape.jacobian`` of the TF op, converted back to NCHW/OIHW axes."""
+    """``tf.GradientTape.jacobian`` of the TF op, converted back to NCHW/OIHW axes.
+
+    Examples
+    --------
+    >>> tf_jacobian("conv2d", np.ones((1, 1, 3, 3)), np.ones((1, 1, 2, 2)), wrt="kernel").shape
+    (1, 1, 2, 2, 1, 1, 2, 2)
+    """
     tf = _tf()
     X4, W4 = _4d(x).astype(np.float64), _4d(w).astype(np.float64)
     X = tf.constant(nchw_to_nhwc(X4))

@@ -92,39 +92,39 @@ def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
     cached (see :data:`convviz.validate.JACOBIAN_CACHE_BYTES`): notebooks ask for the same geometry again and again.
     """
     n, cx = x_shape[:2]
-    N = np.arange(n)[:, None, None, None]
+    n_idx = np.arange(n)[:, None, None, None]
     if kind.startswith("conv2d"):
         o, c, kh, kw = w_shape
         h, w = x_shape[2:]
         ho, wo = g.out_hw
         oy, ox, ki, kj, iy, ix = _taps(g, (h, w))
-        O = np.arange(o)[None, :, None, None]
-        C = np.arange(c)[None, None, :, None]
-        row = ((N * o + O) * ho + oy) * wo + ox
+        o_idx = np.arange(o)[None, :, None, None]
+        c_idx = np.arange(c)[None, None, :, None]
+        row = ((n_idx * o + o_idx) * ho + oy) * wo + ox
         if kind == "conv2d-input":
             shape = (n, o, ho, wo, n, c, h, w)
-            col = ((N * c + C) * h + iy) * w + ix
-            src = ((O * c + C) * kh + ki) * kw + kj
+            col = ((n_idx * c + c_idx) * h + iy) * w + ix
+            src = ((o_idx * c + c_idx) * kh + ki) * kw + kj
         else:
             shape = (n, o, ho, wo, o, c, kh, kw)
-            col = ((O * c + C) * kh + ki) * kw + kj
-            src = ((N * c + C) * h + iy) * w + ix
+            col = ((o_idx * c + c_idx) * kh + ki) * kw + kj
+            src = ((n_idx * c + c_idx) * h + iy) * w + ix
     else:
         ci, co, kh, kw = w_shape
         h, w = x_shape[2:]
-        P, Q = g.in_hw  # the transposed output is the forward conv's input
-        oy, ox, ki, kj, iy, ix = _taps(g, (P, Q))
-        CO = np.arange(co)[None, :, None, None]
-        CI = np.arange(ci)[None, None, :, None]
-        row = ((N * co + CO) * P + iy) * Q + ix
+        out_h, out_w = g.in_hw  # the transposed output is the forward conv's input
+        oy, ox, ki, kj, iy, ix = _taps(g, (out_h, out_w))
+        co_idx = np.arange(co)[None, :, None, None]
+        ci_idx = np.arange(ci)[None, None, :, None]
+        row = ((n_idx * co + co_idx) * out_h + iy) * out_w + ix
         if kind == "conv_transpose2d-input":
-            shape = (n, co, P, Q, n, ci, h, w)
-            col = ((N * ci + CI) * h + oy) * w + ox
-            src = ((CI * co + CO) * kh + ki) * kw + kj
+            shape = (n, co, out_h, out_w, n, ci, h, w)
+            col = ((n_idx * ci + ci_idx) * h + oy) * w + ox
+            src = ((ci_idx * co + co_idx) * kh + ki) * kw + kj
         else:
-            shape = (n, co, P, Q, ci, co, kh, kw)
-            col = ((CI * co + CO) * kh + ki) * kw + kj
-            src = ((N * ci + CI) * h + oy) * w + ox
+            shape = (n, co, out_h, out_w, ci, co, kh, kw)
+            col = ((ci_idx * co + co_idx) * kh + ki) * kw + kj
+            src = ((n_idx * ci + ci_idx) * h + oy) * w + ox
     ncols = int(np.prod(shape[4:]))
     dest, src = np.broadcast_arrays(row * ncols + col, src)
     # each (output, wrt) pair is hit by exactly one tap, so plain assignment suffices

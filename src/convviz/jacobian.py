@@ -21,22 +21,19 @@ __all__ = ["jacobian", "conv_matrix", "transpose_matrix", "clear_cache"]
 
 
 def _taps(g: ConvGeometry, bounds_hw):
-    """For every (output y, output x, tap i, tap j): the input row/col it reads.
+    """Every (output y, output x, tap i, tap j) whose input pixel lies inside ``bounds_hw``.
 
-    Returns broadcastable index arrays shaped (Ho, Wo, kh, kw) plus a mask of the
-    taps that land inside ``bounds_hw`` (the rest read padding).
+    Returns flat index arrays ``(oy, ox, ki, kj, iy, ix)``: the output position,
+    the kernel tap, and the input row/column it reads (taps that read padding
+    are left out).  The inside test is separable, so it is done per axis.
     """
     (ho, wo), (kh, kw), (sh, sw), (dh, dw) = g.out_hw, g.kernel_hw, g.stride, g.dilation
     t, _, l, _ = g.pads
-    oy = np.arange(ho)[:, None, None, None]
-    ox = np.arange(wo)[None, :, None, None]
-    ki = np.arange(kh)[None, None, :, None]
-    kj = np.arange(kw)[None, None, None, :]
-    iy = oy * sh - t + ki * dh
-    ix = ox * sw - l + kj * dw
-    iy, ix, oy, ox, ki, kj = np.broadcast_arrays(iy, ix, oy, ox, ki, kj)
-    valid = (iy >= 0) & (iy < bounds_hw[0]) & (ix >= 0) & (ix < bounds_hw[1])
-    return oy[valid], ox[valid], ki[valid], kj[valid], iy[valid], ix[valid]
+    rows = np.arange(ho)[:, None] * sh - t + np.arange(kh) * dh  # (Ho, kh): input row of tap i at output row y
+    cols = np.arange(wo)[:, None] * sw - l + np.arange(kw) * dw
+    inside = ((rows >= 0) & (rows < bounds_hw[0]))[:, None, :, None] & ((cols >= 0) & (cols < bounds_hw[1]))[None, :, None, :]
+    oy, ox, ki, kj = np.nonzero(inside)
+    return oy, ox, ki, kj, rows[oy, ki], cols[ox, kj]
 
 
 class _PatternCache:

@@ -417,6 +417,7 @@ BOOK_FIGURES = {  # the chapters' own calls (the ones a screenshot review found 
     "ch4 jacobian": lambda: render.jacobian_grids(cv.conv2d, X9, K3[:2, :2], wrt="input", highlight=(0, 0), transpose=False),
     "ch4 transposed jacobian": lambda: render.jacobian_grids(cv.conv_transpose2d, X9, K3[:2, :2], wrt="input",
                                                              highlight=((2, 1), (1, 1)), matrix=False, transpose=False),
+    "ch1 im2col orders": lambda: render.im2col_orders(X3[:, :3, :3], 2),
 }
 
 
@@ -517,3 +518,202 @@ def test_figures_render_to_png_and_svg_with_their_numbers():
     svg = buf.getvalue()
     for v in torch_conv(X5, K3, 1, (0,) * 4, 1).ravel():  # vector output falls back to real text
         assert f"{int(v)}" in svg
+
+
+# ----------------------------------------------------------------------------- pictures that show their point
+def _luminance(rgba):
+    c = np.asarray(rgba, float)[:3]
+    lin = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return float(lin @ [0.2126, 0.7152, 0.0722])
+
+
+def legend_gids(fig):
+    return {a.get_gid() for a in fig.axes[0].get_children() if (a.get_gid() or "").startswith("convviz:legend:")}
+
+
+def test_structural_zeros_are_drawn_unlike_zero_weights():
+    w = np.array([[1.0, 0.0, 2.0], [0.0, 3.0, 1.0], [2.0, 1.0, 0.0]])  # zero-valued weights inside the band
+    basis = np.eye(16).reshape(16, 1, 4, 4)
+    C = F.conv2d(torch.tensor(basis), t4(w)).reshape(16, 4).numpy().T
+    reads = F.conv2d(torch.tensor(basis), torch.ones(1, 1, 3, 3, dtype=torch.float64)).reshape(16, 4).numpy().T != 0
+    fig = render.conv_matrix_figure((4, 4), w)
+    grid = fig.convviz["matrix"]
+    np.testing.assert_array_equal(grid.structural, ~reads)  # structural = the output does not read that input
+    np.testing.assert_array_equal(grid.text_values(), C)  # numbers (and "·" = 0) still read back as C
+    zero_weight = reads & (C == 0)
+    assert zero_weight.any() and (~reads).any()
+    fills = grid.fill_colors()
+    colors = np.array(grid.labels.colors).reshape(grid.shape)
+    strings = np.array(grid.labels.strings).reshape(grid.shape)
+    for (i, j), structural in np.ndenumerate(~reads):
+        if structural:
+            assert to_hex(fills[i, j]) == style.STRUCTURAL_FILL.lower() and strings[i, j] == style.STRUCTURAL_MARK
+            assert colors[i, j] == style.MUTED_TEXT
+        elif zero_weight[i, j]:  # a weight that happens to be 0: a black "0" on the scale's colour of 0
+            assert strings[i, j] == "0" and colors[i, j] == style.TEXT
+            assert to_hex(fills[i, j]) == to_hex(grid.cmap(grid.norm(0.0)))
+            assert to_hex(fills[i, j]) != style.STRUCTURAL_FILL.lower()
+    assert "convviz:legend:structural" in legend_gids(fig)
+    # Cᵀ: the same pattern transposed; Jacobian grids: structural = torch's Jacobian at all-ones is 0
+    figt = render.conv_matrix_figure((4, 4), w, transpose=True)
+    np.testing.assert_array_equal(figt.convviz["matrix"].structural, ~reads.T)
+    x = ints(4, 4)
+    ones = torch.autograd.functional.jacobian(lambda t: F.conv2d(t[None, None], torch.ones(1, 1, 3, 3, dtype=torch.float64))[0, 0],
+                                              torch.ones(4, 4, dtype=torch.float64)).numpy()
+    h = render.jacobian_grids("conv2d", x, w).convviz
+    np.testing.assert_array_equal(h["C"].structural, ones.reshape(4, 16) == 0)
+    np.testing.assert_array_equal(h["C_T"].structural, ones.reshape(4, 16).T == 0)
+    for p, q in np.ndindex(2, 2):
+        np.testing.assert_array_equal(h["grids"][p, q].structural, ones[p, q] == 0)
+    # a grid with no structural zeros has none
+    assert not render.sliding_window(X5, K3).convviz["kernel"][0].structural.any()
+
+
+def test_matrix_axes_are_titled_output_and_input_pixel_and_swap_for_the_transpose():
+    fig = render.conv_matrix_figure((4, 4), K3)
+    texts = [t.get_text() for t in fig.convviz["axis_titles"]]
+    assert texts[:-1] == ["output", "pixel", "y[p,q]"] and texts[-1] == "input pixel x[i,j]"
+    figt = render.conv_matrix_figure((4, 4), K3, transpose=True)
+    texts = [t.get_text() for t in figt.convviz["axis_titles"]]
+    assert texts[:-1] == ["input", "pixel", "x[i,j]"] and texts[-1] == "output pixel y[p,q]"
+    h = render.jacobian_grids("conv2d", X9, K3[:2, :2]).convviz
+    assert [t.get_text() for t in h["C"].axis_texts][-1] == "input pixel x[i,j]"
+    assert [t.get_text() for t in h["C_T"].axis_texts][-1] == "output pixel y[p,q]"
+    hk = render.jacobian_grids("conv2d", X9, K3[:2, :2], wrt="kernel").convviz
+    assert [t.get_text() for t in hk["C"].axis_texts][-1] == "kernel weight w[i,j]"
+    # the row title sits left of the row indices, the column title above the column indices
+    g, (*rows, col) = fig.convviz["matrix"], fig.convviz["axis_titles"]
+    assert all(t.xy[0][0] < g.x0 - 0.5 for t in rows) and col.xy[0][1] < g.y0 - 0.5
+
+
+SIGNED = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+
+
+def signed_grids():
+    x = X5 - 1  # has -1 and 0
+    yield "sliding input", render.sliding_window(x, SIGNED, step=4).convviz["input"][0]
+    yield "sliding kernel", render.sliding_window(x, SIGNED, step=4).convviz["kernel"][0]
+    yield "sliding output", render.sliding_window(x, SIGNED, step=None).convviz["output"]
+    h = render.im2col_figure(x, 3, w=SIGNED).convviz
+    yield "im2col patches", h["patches"]
+    yield "im2col w_flat", h["w_flat"]
+    yield "im2col gemm", h["gemm"]
+    c = render.col2im_scatter(X9 - 5, SIGNED, stride=2).convviz
+    for key in ("x", "kernel", "canvas", "output"):
+        yield f"col2im {key}", c[key]
+    j = render.jacobian_grids("conv2d", X9, np.array([[1.0, -1.0], [0.0, 2.0]])).convviz
+    yield "jacobian grid", j["grids"][0, 0]
+    yield "jacobian C", j["C"]
+    yield "conv matrix", render.conv_matrix_figure((4, 4), SIGNED).convviz["matrix"]
+
+
+def test_signed_grids_share_one_diverging_scale_centred_at_zero():
+    for name, grid in signed_grids():
+        assert grid.signed and grid.cmap.name.startswith("convviz_signed"), name
+        assert grid.norm.vmin == -grid.norm.vmax > -np.inf, name  # symmetric around 0
+        assert grid.norm(0.0) == pytest.approx(0.5), name
+        # -1 is not lighter than 0, and +1 and -1 are equally far from 0
+        lum = lambda v: _luminance(grid.cmap(grid.norm(v)))  # noqa: E731
+        m = grid.norm.vmax
+        assert lum(-m) < lum(0.0) and lum(m) < lum(0.0), name
+        assert abs(grid.norm(-m) - 0.5) == pytest.approx(abs(grid.norm(m) - 0.5)), name
+    # non-negative data keeps its role's light ramp
+    h = render.sliding_window(X5, K3).convviz
+    assert not h["kernel"][0].signed and h["kernel"][0].image.cmap(1.0) == style.CMAPS["kernel"](1.0)
+    # one place decides: style.value_scale
+    cm, norm, signed = style.value_scale([[-1.0, 3.0]], "gradient")
+    assert signed and cm is style.DIVERGING and (norm.vmin, norm.vmax) == (-3.0, 3.0)
+    # the channels of a multi-channel kernel share one scale
+    k3 = render.sliding_window(X3, W3, step=0).convviz["kernel"]
+    assert len({(g.norm.vmin, g.norm.vmax) for g in k3}) == 1
+
+
+def test_black_numbers_stay_readable_on_every_shade():
+    for name, cm in list(style.CMAPS.items()) + [("signed", style.DIVERGING)]:
+        worst = min(style.contrast(style.TEXT, cm(v)) for v in np.linspace(0, 1, 101))
+        assert worst >= 4.5, (name, worst)
+    # the cells' numbers are black on every signed grid (no shade needs white text)
+    for name, grid in signed_grids():
+        if grid.labels is not None:
+            assert "#FFFFFF" not in grid.labels.colors, name
+    assert style.text_color("#111111") == "#FFFFFF" and style.text_color(style.DIVERGING(0.0)) == style.TEXT
+
+
+def test_legends_list_only_what_is_drawn():
+    plain = legend_gids(render.conv_matrix_figure((4, 4), K3))
+    assert "convviz:legend:highlight" not in plain  # no highlight drawn
+    assert "convviz:legend:signed" not in plain and "convviz:legend:kernel" in plain
+    assert "convviz:legend:highlight" in legend_gids(render.conv_matrix_figure((4, 4), K3, highlight=1))
+    signed = legend_gids(render.conv_matrix_figure((4, 4), SIGNED))
+    assert {"convviz:legend:signed", "convviz:legend:structural"} <= signed
+    done = legend_gids(render.sliding_window(X5, K3, step=None))
+    assert "convviz:legend:highlight" not in done and "convviz:legend:padding" not in done
+    assert "convviz:legend:highlight" in legend_gids(render.sliding_window(X5, K3, padding=1, step=0))
+    assert "convviz:legend:padding" in legend_gids(render.sliding_window(X5, K3, padding=1, step=0))
+    assert "convviz:legend:highlight" not in legend_gids(render.overlap_map(3, 2, 4))
+    # a role whose grids are all signed shows its border only (white swatch), the scale gets its own entry
+    fig = render.sliding_window(X5, SIGNED, step=0)
+    sw = {a.get_gid(): a for a in fig.axes[0].get_children() if a.get_gid() in ("convviz:legend:kernel", "convviz:legend:input")}
+    assert to_hex(sw["convviz:legend:kernel"].get_facecolor()) == "#ffffff"
+    assert to_hex(sw["convviz:legend:input"].get_facecolor()) == style.FILL["input"].lower()
+    assert "convviz:legend:signed" in legend_gids(fig)
+
+
+def test_im2col_links_each_window_to_its_column():
+    fig = render.im2col_figure(X5, 3, w=K3)  # the finished picture: one hue per window
+    h = fig.convviz
+    assert len(h["links"]) == 9
+    grid, patches = h["input"][0], h["patches"]
+    for n, (col, ring) in enumerate(h["links"]):
+        p, q = divmod(n, 3)
+        assert to_hex(col.get_edgecolor()) == to_hex(ring.get_edgecolor()) == style.WINDOW_HUES[n].lower()
+        assert patches.cell_of(col.get_x() - 0.07, col.get_y() - 0.07) == (0, n)  # around column n ...
+        cx, cy = ring.center  # ... and on the centre of window n (top-left (p, q), 3x3)
+        assert (cx - grid.x0, cy - grid.y0) == pytest.approx((q + 1.5, p + 1.5))
+    assert len(set(style.WINDOW_HUES)) == len(style.WINDOW_HUES)
+    assert "convviz:legend:windows" in legend_gids(fig)
+    # one step: the window and its column get the same outline (colour, width, dashes), the links hide
+    for d in (1, 2):
+        f = render.im2col_figure(X5, 2, dilation=d, step=3)
+        box, column = f.convviz["window"][0], f.convviz["column"]
+        assert to_hex(box.get_edgecolor()) == to_hex(column.get_edgecolor())
+        assert box.get_linewidth() == column.get_linewidth() and box.get_linestyle() == column.get_linestyle()
+        assert not f.convviz["links"] or not any(m.get_visible() for ms in f.convviz["links"] for m in ms)
+    # the axis titles say what rows and columns are
+    titles = [t.get_text() for t in h["axis_titles"]]
+    assert titles[:-1] == ["rows", "(i,j) =", "kernel", "row, col"] and titles[-1] == "columns: window l = 3·p + q"
+    three = render.im2col_figure(X3[:, :4, :4], 3).convviz
+    assert [t.get_text() for t in three["axis_titles"]][:3] == ["rows", "(c,i,j) =", "channel,"]
+
+
+@pytest.mark.parametrize("case", [dict(kernel_size=2), dict(kernel_size=(2, 3), stride=2), dict(kernel_size=2, dilation=2)])
+def test_im2col_orders_rows_are_tensorflow_and_pytorch_orders(case):
+    tf = pytest.importorskip("tensorflow")
+    C, H, W = 3, 5, 5
+    c, h, w = np.meshgrid(np.arange(C), np.arange(H), np.arange(W), indexing="ij")
+    x = (100 * c + 10 * h + w).astype(float)  # every value names its (channel, row, col)
+    k = case["kernel_size"]
+    kh, kw = (k, k) if isinstance(k, int) else k
+    s, d = case.get("stride", 1), case.get("dilation", 1)
+    fig = render.im2col_orders(x, **case)
+    hnd = fig.convviz
+    # PyTorch: F.unfold
+    P_torch = F.unfold(torch.tensor(x)[None], (kh, kw), stride=s, dilation=d)[0].numpy()
+    np.testing.assert_array_equal(hnd["torch"].values, P_torch)
+    # TensorFlow: extract_patches on NHWC, last axis flattened per window -> (L, kh*kw*C) -> transposed
+    patches = tf.image.extract_patches(x.transpose(1, 2, 0)[None], sizes=[1, kh, kw, 1], strides=[1, s, s, 1],
+                                       rates=[1, d, d, 1], padding="VALID").numpy()
+    P_tf = patches.reshape(-1, patches.shape[-1]).T
+    np.testing.assert_array_equal(hnd["tf"].values, P_tf)
+
+    def decode(v):  # window 0 starts at (0, 0): its entry of tap (c, i, j) is x[c, i*d, j*d]
+        v = int(v)
+        return v // 100, (v // 10 % 10) // d, (v % 10) // d
+
+    assert hnd["torch_rows"] == [decode(v) for v in P_torch[:, 0]]
+    assert hnd["tf_rows"] == [decode(v) for v in P_tf[:, 0]]
+    # the row labels drawn: c,i,j for PyTorch, i,j,c for TensorFlow
+    labels = lambda g: next(lay.strings for lay in g.index_labels if lay.ha == "right")  # noqa: E731
+    assert labels(hnd["torch"]) == [f"{a},{b},{e}" for a, b, e in map(decode, P_torch[:, 0])]
+    assert labels(hnd["tf"]) == [f"{b},{e},{a}" for a, b, e in map(decode, P_tf[:, 0])]
+    assert render.patch_row_order(C, (kh, kw), "tf") == hnd["tf_rows"]

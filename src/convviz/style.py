@@ -31,8 +31,9 @@ have one).  The role of a signed grid stays visible in its border colour.
 
 Entries of a convolution matrix (or Jacobian) that are zero *because the
 output does not read that input* -- structural zeros -- are drawn white with a
-dotted hatch (:data:`STRUCTURAL_FILL`), unlike weights that happen to be 0,
-which get the colour of 0 on the grid's scale; the band of C shows.
+dot instead of a number (:data:`STRUCTURAL_MARK`; a dotted hatch in grids too
+large for numbers), unlike weights that happen to be 0, which show a "0" on
+the colour of 0 of the grid's scale; the band of C shows.
 """
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ from matplotlib.colors import LinearSegmentedColormap, Normalize, to_hex, to_rgb
 from matplotlib.patches import Patch
 
 __all__ = [
-    "COLORS", "FILL", "CMAPS", "DIVERGING", "DIVERGING_COLORS", "PADDING_FILL", "PADDING_HATCH", "STRUCTURAL_FILL",
-    "STRUCTURAL_HATCH", "tint", "cmap", "is_signed", "value_scale", "contrast", "text_color", "legend_handles",
+    "COLORS", "FILL", "CMAPS", "DIVERGING", "DIVERGING_COLORS", "WINDOW_HUES", "CHANNEL_HUES", "PADDING_FILL",
+    "PADDING_HATCH", "STRUCTURAL_FILL", "STRUCTURAL_MARK", "STRUCTURAL_HATCH", "tint", "cmap", "is_signed", "value_scale", "contrast", "text_color", "legend_handles",
     "legend_figure",
 ]
 
@@ -66,6 +67,8 @@ LABELS = {
     "overlap": "overlap count",
     "signed": "negative · 0 · positive",  # the diverging scale of signed grids
     "structural": "structural 0 (not read)",  # entries of C / J that no window reads
+    "windows": "window ↔ its column",  # im2col: one hue per window (WINDOW_HUES)
+    "channels": "channel 0 · 1 · 2 of a row",  # im2col_orders: the strip right of each patch matrix (CHANNEL_HUES)
 }
 
 PADDING_FILL = "#EBEBEB"
@@ -76,8 +79,16 @@ TEXT = "#111111"
 MUTED_TEXT = "#8C8C8C"  # numbers that come from padding, structural zeros
 INDEX_TEXT = "#444444"  # row/column indices next to grids (dark enough to read at 9 pt)
 STRUCTURAL_FILL = "#FFFFFF"  # structural zeros of C and of Jacobians: white ...
-STRUCTURAL_HATCH = ".."  # ... with a dotted hatch (not told apart by colour alone)
-STRUCTURAL_HATCH_COLOR = "#C4C4C4"
+STRUCTURAL_MARK = "·"  # ... with a dot instead of a number (a sparse matrix's print-out) ...
+STRUCTURAL_HATCH = ".."  # ... or, in grids too large for numbers, a dotted hatch (not colour alone)
+STRUCTURAL_HATCH_COLOR = "#BDBDBD"
+
+#: one hue per im2col window and its column: Paul Tol's "muted" qualitative palette with its two light
+#: hues (sand, cyan: invisible on light cells) replaced by near-black and Tol's dark yellow
+WINDOW_HUES = ("#CC6677", "#332288", "#117733", "#882255", "#44AA99", "#999933", "#AA4499", "#222222", "#DDAA33")
+
+#: the channels of im2col's row-order picture (Paul Tol's colour-blind-safe "bright")
+CHANNEL_HUES = ("#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377")
 
 #: Paul Tol's diverging "BuRd" (colour-blind safe) without its two darkest ends: blue < 0, white = 0, red > 0
 DIVERGING_COLORS = ("#4393C3", "#92C5DE", "#D1E5F0", "#F7F7F7", "#FDDBC7", "#F4A582", "#D6604D")

@@ -11,6 +11,7 @@ figure                       animation                           chapter
 ===========================  ==================================  ==========================
 :func:`sliding_window`       :func:`animate_conv`                Conv2d and its gradient
 :func:`im2col_figure`        :func:`animate_im2col`              Conv2d and its gradient
+:func:`im2col_orders`        --                                  Conv2d (PyTorch vs TF rows)
 :func:`col2im_scatter`       :func:`animate_transpose`           Transposed convolution
 :func:`overlap_map`          :func:`animate_overlap`             Transposed convolution
 :func:`jacobian_grids`       :func:`animate_jacobian`            Gradients (Jacobians)
@@ -35,7 +36,16 @@ Examples
 """
 from .animation import Animation, animate
 from .artifacts import artifacts_figure, checkerboard_strength, sample_photo, upsampling_variants
-from .conv import Im2colScene, SlidingWindowScene, animate_conv, animate_im2col, im2col_figure, sliding_window
+from .conv import (
+    Im2colScene,
+    SlidingWindowScene,
+    animate_conv,
+    animate_im2col,
+    im2col_figure,
+    im2col_orders,
+    patch_row_order,
+    sliding_window,
+)
 from .grid import Grid
 from .matrices import ConvMatrixScene, JacobianScene, animate_conv_matrix, animate_jacobian, conv_matrix_figure, jacobian_grids
 from .scene import ConvFigure, figure_png
@@ -51,6 +61,8 @@ __all__ = [
     "animate_conv",
     "im2col_figure",
     "animate_im2col",
+    "im2col_orders",
+    "patch_row_order",
     "col2im_scatter",
     "animate_transpose",
     "overlap_map",

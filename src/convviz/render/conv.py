@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import ops, style
 from ..geometry import conv_geometry
 from ..validate import as_4d, operands, pair
 from .animation import animate
-from .grid import ANNOTATE_MAX, Grid, Window, rect
+from matplotlib.patches import Circle, Rectangle
+
+from .grid import ANNOTATE_MAX, AXIS_H, AXIS_PT, Grid, Window, draw_axis_titles, rect, row_title_width
 from .layout import (
     MARGIN,
     MONO_PT,
@@ -25,10 +27,13 @@ from .layout import (
     label_width,
     text_cells,
 )
-from .scene import Scene, as_nchw, captions, geometry_caption, legend, new_figure, resolved_params
+from .scene import Scene, as_nchw, captions, geometry_caption, legend, legend_roles, new_figure, resolved_params
 from .text import FastText, draw_text, fmt
 
-__all__ = ["SlidingWindowScene", "Im2colScene", "sliding_window", "animate_conv", "im2col_figure", "animate_im2col"]
+__all__ = [
+    "SlidingWindowScene", "Im2colScene", "sliding_window", "animate_conv", "im2col_figure", "animate_im2col", "im2col_orders",
+    "patch_row_order",
+]
 
 
 def _index(value, n, name):
@@ -194,7 +199,9 @@ class SlidingWindowScene(Scene):
         width, (name, pos), fit, annotate = fit_layout(self._arrange, dpi, self.annotate, min_scale=0.55)
         scale, k = fit.scale, fit.k
         self.arrangement = name
-        roles = ["input", "kernel", "output"] + (["padding"] if any(g.pads) else []) + ["highlight"]
+        roles, outlined = legend_roles(
+            [("input", style.is_signed(self.x)), ("kernel", style.is_signed(self.w)), ("output", style.is_signed(self.y))],
+            padding=any(g.pads), highlight=self.step is not None)
         geometry = geometry_caption(g)
         width = caption_width(width, geometry, fit)
         geo, split = caption_lines(width, geometry, f"step {self.n_steps}/{self.n_steps}: y[{ho - 1},{wo - 1}]", k)
@@ -211,7 +218,8 @@ class SlidingWindowScene(Scene):
                 row_labels=_axis_labels(hp, t) if annotate else None, col_labels=_axis_labels(wp, l) if annotate else None,
                 vmin=vmin, vmax=vmax, name=f"input{c}",
             )
-            gk = Grid(ax, self.w[c], kx, ys[c], "kernel", title=self.k_title.format(c=c), annotate=scale >= 0.45, name=f"kernel{c}")
+            gk = Grid(ax, self.w[c], kx, ys[c], "kernel", title=self.k_title.format(c=c), annotate=scale >= 0.45,
+                      vmin=float(self.w.min()), vmax=float(self.w.max()), name=f"kernel{c}")  # one scale for all channels
             self.inputs.append(gi)
             self.kernels.append(gk)
             self.windows.append(Window(ax, gi, g, f"input{c}"))
@@ -234,7 +242,7 @@ class SlidingWindowScene(Scene):
             sx, sy = pos["sum_xy"]
             self.sum_text = FastText(ax, sx, sy, "", MONO_PT, family="monospace")
         self.geometry, self.caption = captions(ax, bottom, geo, split, k)
-        legend(fig, roles)
+        legend(fig, roles, outlined)
         return self.finish(fig, {
             "input": self.inputs,
             "kernel": self.kernels,
@@ -327,6 +335,8 @@ class Im2colScene(Scene):
         n_taps, n_windows = self.patches_shape
         self.annotate = max(hp, wp, n_taps) <= ANNOTATE_MAX * 2 and n_windows <= 49 if annotate is None else bool(annotate)
 
+    DONE_LINKED = "all windows: a ring marks each window's centre, its column has the ring's colour"
+
     @property
     def n_out_channels(self) -> int:
         """Output channels of the GEMM (0 without a kernel)."""
@@ -336,6 +346,25 @@ class Im2colScene(Scene):
         """Row labels of the patch matrix: (c,) i, j of every kernel tap."""
         C, (kh, kw) = self.n_channels, self.g.kernel_hw
         return [f"{c},{i},{j}" if C > 1 else f"{i},{j}" for c in range(C) for i in range(kh) for j in range(kw)]
+
+    def axis_titles(self):
+        """What the patch matrix's rows and columns are: the stacked row-axis words and the column line.
+
+        Examples
+        --------
+        >>> Im2colScene(np.ones((2, 4, 4)), 3).axis_titles()
+        (['rows', '(c,i,j) =', 'channel,', 'kernel', 'row, col'], 'columns: window l = 2·p + q')
+        """
+        wo = self.g.out_hw[1]
+        rows = ["rows", "(c,i,j) =", "channel,", "kernel", "row, col"] if self.n_channels > 1 else ["rows", "(i,j) =", "kernel",
+                                                                                                     "row, col"]
+        return rows, f"columns: window l = {wo}·p + q"
+
+    @property
+    def linked(self) -> bool:
+        """True when every window gets its own hue, shared with its column (the finished
+        picture of at most ``len(style.WINDOW_HUES)`` windows, numbers in the cells)."""
+        return self.step is None and self.patches_shape[1] <= len(style.WINDOW_HUES) and self.annotate
 
     def _layout(self, fit, annotate):
         g, C = self.g, self.n_channels
@@ -349,18 +378,20 @@ class Im2colScene(Scene):
         in_left = max(label_width(lab_in, B), (ti - wp) / 2)
         pos["x_in"] = x_in = MARGIN + in_left
         in_right = x_in + wp + max(0.0, (ti - wp) / 2)
-        pos["ys"] = ys = [TOP_MARGIN + c * (hp + ROW_GAP) for c in range(C)]
-        x_patches = in_right + PANEL_GAP + label_width(self._tap_labels() if annotate else None, B)
+        pos["y_patches"] = y0 = TOP_MARGIN + AXIS_H * k  # under the title and the column-axis line
+        pos["ys"] = ys = [y0 + c * (hp + ROW_GAP) for c in range(C)]
+        rows, cols = self.axis_titles()
+        x_patches = in_right + PANEL_GAP + label_width(self._tap_labels() if annotate else None, B) + row_title_width(rows, k)
         if self.weights is not None:
             w_flat_w = max(n_taps, tw(self.w_flat_title))
-            y_gemm = TOP_MARGIN + n_taps + ROW_GAP
+            y_gemm = y0 + n_taps + ROW_GAP
             if ys[-1] + hp + ROW_GAP <= y_gemm:  # room under the input: the flat kernel goes there
                 x_patches = max(x_patches, MARGIN + w_flat_w + 0.7)
             else:
                 x_patches = max(x_patches, in_right + PANEL_GAP + w_flat_w + 0.7)
             pos["x_w_flat"], pos["y_gemm"] = x_patches - 0.7 - w_flat_w, y_gemm
-        width = x_patches + max(n_windows, tw(self.patches_title)) + MARGIN
-        bottom = max(ys[-1] + hp, TOP_MARGIN + n_taps)
+        width = x_patches + max(n_windows, tw(self.patches_title), text_cells(cols, AXIS_PT) * k) + MARGIN
+        bottom = max(ys[-1] + hp, y0 + n_taps)
         if self.weights is not None:
             pos["y_out"] = y_out = y_gemm + n_out + ROW_GAP
             width = max(width, x_patches + n_out * (wo + PANEL_GAP) - PANEL_GAP + MARGIN,
@@ -380,18 +411,26 @@ class Im2colScene(Scene):
         dpi = self.layout_dpi(fig)
         width, pos, fit, annotate = fit_layout(self._layout, dpi, self.annotate, min_scale=0.5)
         scale, k = fit.scale, fit.k
-        roles = (["input"] + (["kernel", "output"] if self.weights is not None else []) + (["padding"] if any(g.pads) else [])
-                 + ["highlight"])
+        drawn = [("input", style.is_signed(self.x))]
+        if self.weights is not None:
+            drawn += [("kernel", style.is_signed(self.w_flat)), ("output", style.is_signed(self.y))]
+        roles, outlined = legend_roles(drawn, padding=any(g.pads), highlight=self.step is not None)
+        if self.weights is None and self.step is not None:  # no kernel grid, but the taps' outlines
+            roles.insert(1, "kernel")
+            outlined.add("kernel")
+        linked = self.linked
+        if linked:
+            roles.insert(len(roles) - (1 if self.step is not None else 0), "windows")
         geometry = geometry_caption(g)
         width = caption_width(width, geometry, fit)
-        longest = f"step {n_windows}/{n_windows}: window ({ho - 1},{wo - 1}) → column {n_windows - 1}"
+        longest = max(f"step {n_windows}/{n_windows}: window ({ho - 1},{wo - 1}) → column {n_windows - 1}", self.DONE_LINKED if linked else "", key=len)
         geo, split = caption_lines(width, geometry, longest, k)
         bottom = pos["bottom"]
         height = bottom + footer_height(len(geo) + split, roles, width, k)
         fig, ax = new_figure(width, height, fig, dpi=dpi, scale=scale)
         self.fig, self.ax = fig, ax
         vmin, vmax = float(min(self.x.min(), 0)), float(self.x.max())
-        x_in, ys, x_patches = pos["x_in"], pos["ys"], pos["x_patches"]
+        x_in, ys, x_patches, y_p = pos["x_in"], pos["ys"], pos["x_patches"], pos["y_patches"]
         self.inputs, self.windows = [], []
         for c in range(C):
             gi = Grid(
@@ -403,13 +442,33 @@ class Im2colScene(Scene):
             self.inputs.append(gi)
             self.windows.append(Window(ax, gi, g, f"input{c}"))
         self.patches = Grid(
-            ax, self.cols, x_patches, TOP_MARGIN, "input", title=None, annotate=annotate, vmin=vmin, vmax=vmax,
+            ax, self.cols, x_patches, y_p, "input", title=None, annotate=annotate, vmin=vmin, vmax=vmax,
             row_labels=self._tap_labels() if annotate else None,
             col_labels=[str(j) for j in range(n_windows)] if annotate else None, name="patches", muted=self.from_padding,
         )
-        draw_text(ax, x_patches, TOP_MARGIN - 0.2 - (0.5 if annotate else 0), self.patches_title, TITLE_PT, ha="left",
+        draw_text(ax, x_patches, y_p - AXIS_H * k - 0.2 - (0.5 if annotate else 0), self.patches_title, TITLE_PT, ha="left",
                   va="bottom", fontweight="bold")
-        self.column = rect(ax, x_patches, TOP_MARGIN, 1, n_taps, role="highlight", lw=2.8, gid="convviz:patches:column")
+        self.axis_texts = draw_axis_titles(ax, self.patches, *self.axis_titles(), k, col_labels=annotate)
+        # the current window and its column: the same outline (colour, width, dashes when dilated)
+        ls = "--" if g.dilation != (1, 1) else "-"
+        self.column = rect(ax, x_patches, y_p, 1, n_taps, role="highlight", lw=2.8, ls=ls, gid="convviz:patches:column")
+        # the finished picture of a few windows: one hue per window, on its centre and around its column
+        self.links = []
+        if linked:
+            (eh, ew), (sh, sw) = g.span_hw, g.stride
+            r = 0.43 if (eh % 2 and ew % 2) else 0.22  # around the centre cell's number, or on a grid corner
+            for n in range(n_windows):
+                p, q = divmod(n, wo)
+                hue = style.WINDOW_HUES[n]
+                marks = [rect(ax, x_patches + n + 0.07, y_p + 0.07, 0.86, n_taps - 0.14, role=hue, lw=2.0, zorder=5,
+                              gid="convviz:patches:link")]
+                for gi in self.inputs:
+                    ring = Circle((gi.x0 + q * sw + ew / 2, gi.y0 + p * sh + eh / 2), r, fill=False, edgecolor=hue,
+                                  linewidth=2.0 * max(fit.scale, 0.5), zorder=5)
+                    ring.set_gid("convviz:input:link")
+                    ax.add_artist(ring)
+                    marks.append(ring)
+                self.links.append(marks)
         self.w_flat_grid = self.gemm_grid = None
         self.reshaped, self.out_cells = [], []
         if self.weights is not None:
@@ -429,11 +488,13 @@ class Im2colScene(Scene):
                 self.reshaped.append(go)
                 self.out_cells.append(rect(ax, go.x0, go.y0, 1, 1, role="highlight", lw=2.8, gid="convviz:output:current"))
         self.geometry, self.caption = captions(ax, bottom, geo, split, k)
-        legend(fig, roles)
+        legend(fig, roles, outlined)
         return self.finish(fig, {
             "input": self.inputs,
             "window": [win.box for win in self.windows],
             "taps": [win.taps for win in self.windows],
+            "links": self.links,
+            "axis_titles": self.axis_texts,
             "patches": self.patches,
             "column": self.column,
             "w_flat": self.w_flat_grid,
@@ -465,7 +526,13 @@ class Im2colScene(Scene):
                 go.set_values(go.values, np.arange(ho * wo).reshape(ho, wo) > t)
                 cell.set_xy(go.cell_xy(p, q))
                 cell.set_visible(not done)
-        where = "all windows" if done else f"step {t + 1}/{self.n_steps}: window ({p},{q}) → column {t}"
+        if done:
+            where = self.DONE_LINKED if self.links else "all windows"
+        else:
+            where = f"step {t + 1}/{self.n_steps}: window ({p},{q}) → column {t}"
+        for marks in self.links:
+            for m in marks:
+                m.set_visible(done)
         self.caption.set_text(where)
 
 
@@ -481,7 +548,9 @@ def sliding_window(x, w, stride=1, padding=0, dilation=1, step=0, *, batch=0, ou
     later cells still empty.  Several channels are stacked, one row per
     channel, and their partial sums added into the one output cell.  When one
     row (input, kernel, products, output) is wider than the book's text
-    column, the output moves under the kernel column.
+    column, the output moves under the kernel column.  Signed grids (a kernel
+    with negatives, signed outputs) use the diverging scale centred at 0, one
+    scale for all channels of the kernel.
 
     Parameters
     ----------
@@ -535,8 +604,14 @@ def im2col_figure(x, kernel_size, stride=1, padding=0, dilation=1, w=None, step=
     """im2col as a picture (chapter *Conv2d and its gradient*).
 
     The padded input with window ``step``, the patch matrix ``im2col(x)`` whose
-    column ``step`` is that window, and -- given ``w`` -- the GEMM
-    ``w_flat @ patches`` and its reshape into the output.
+    column ``step`` is that window (both outlined alike), and -- given ``w`` --
+    the GEMM ``w_flat @ patches`` and its reshape into the output.  Axis titles
+    say what the patch matrix's rows ((channel,) kernel row, kernel col) and
+    columns (window ``l = Wo·p + q``) are.  The finished picture (``step=None``)
+    of at most nine windows links each window to its column by colour: a ring
+    of the window's hue on its centre, its column outlined in the same hue
+    (``fig.convviz["links"]``).  Signed inputs or kernels are drawn on the
+    diverging scale centred at 0 (:func:`convviz.style.value_scale`).
 
     Parameters
     ----------
@@ -551,6 +626,7 @@ def im2col_figure(x, kernel_size, stride=1, padding=0, dilation=1, w=None, step=
     -------
     ConvFigure
         ``fig.convviz`` holds ``input``, ``window``, ``taps``, the ``patches`` grid and its ``column``,
+        the ``links`` (one ``[column outline, ring, ...]`` per window, or empty), the ``axis_titles``,
         and with ``w`` the ``w_flat``, ``gemm`` and reshaped ``output`` grids
 
     Examples
@@ -584,3 +660,156 @@ def animate_im2col(x, kernel_size, stride=1, padding=0, dilation=1, w=None, *, b
     """
     scene = Im2colScene(x, kernel_size, stride, padding, dilation, w, batch=batch)
     return animate(scene, fps=fps, dpi=dpi, max_frames=max_frames)
+
+
+# ----------------------------------------------------------------------------
+# the two row orders of a multi-channel patch matrix (PyTorch vs TensorFlow)
+# ----------------------------------------------------------------------------
+ORDERS = {
+    "torch": "(c, i, j): F.unfold's rows, channel outermost",
+    "tf": "(i, j, c): tf.image.extract_patches' last axis, channel innermost",
+}
+
+
+def patch_row_order(n_channels, kernel_size, order="torch"):
+    """``(c, i, j)`` -- channel, kernel row, kernel column -- of every row of a
+    patch matrix, in a framework's order.
+
+    ``"torch"``: ``F.unfold`` (and :func:`convviz.im2col`) put the channel
+    outermost, row ``c·kh·kw + i·kw + j``.  ``"tf"``: the last axis of
+    ``tf.image.extract_patches`` puts it innermost, entry ``(i·kw + j)·C + c``.
+
+    Examples
+    --------
+    >>> patch_row_order(2, 2, "torch")[:3], patch_row_order(2, 2, "tf")[:3]
+    ([(0, 0, 0), (0, 0, 1), (0, 1, 0)], [(0, 0, 0), (1, 0, 0), (0, 0, 1)])
+    """
+    kh, kw = pair(kernel_size, "kernel_size")
+    C = int(n_channels)
+    if order == "torch":
+        return [(c, i, j) for c in range(C) for i in range(kh) for j in range(kw)]
+    if order == "tf":
+        return [(c, i, j) for i in range(kh) for j in range(kw) for c in range(C)]
+    raise ValueError(f"order must be 'torch' or 'tf', got {order!r}")
+
+
+def im2col_orders(x, kernel_size, stride=1, dilation=1, *, batch=0, annotate=None):
+    """One patch matrix, two row orders (chapter *Conv2d and its gradient*):
+    PyTorch's ``F.unfold`` rows (channel, kernel row, kernel col) next to
+    TensorFlow's ``tf.image.extract_patches`` (kernel row, kernel col, channel),
+    i.e. ``reshape(L, kh·kw·C)ᵀ`` of its output.
+
+    Same numbers, rows permuted: a strip right of each matrix colours every row
+    by its channel -- blocks in PyTorch's order, interleaved in TensorFlow's --
+    and a bar under each input channel carries the same colour.  Row labels come
+    from :func:`patch_row_order`, written in each framework's order (``c,i,j``
+    for PyTorch, ``i,j,c`` for TensorFlow); columns are the windows, row-major
+    over the output, in both.
+
+    Parameters
+    ----------
+    x : array_like, (C, H, W) or (N, C, H, W) (channels first, as convviz and PyTorch)
+    kernel_size, stride, dilation : as for :func:`convviz.im2col` (no padding: TF's "VALID")
+    batch : int, which image to draw
+    annotate : bool, optional, numbers in the cells (default: small matrices)
+
+    Returns
+    -------
+    ConvFigure
+        ``fig.convviz`` holds the ``input`` grids, the ``torch`` and ``tf`` matrices, their row
+        orders ``torch_rows`` / ``tf_rows`` (lists of ``(c, i, j)``), and the ``caption``
+
+    Examples
+    --------
+    >>> fig = im2col_orders(np.arange(18.).reshape(2, 3, 3), 2)
+    >>> fig.convviz["torch"].values.shape, fig.convviz["tf_rows"][:2]
+    ((8, 4), [(0, 0, 0), (1, 0, 0)])
+    >>> fig.convviz["tf"].values[:, 0].tolist()    # window 0: x[0,0,0], x[1,0,0], x[0,0,1], ...
+    [0.0, 9.0, 1.0, 10.0, 3.0, 12.0, 4.0, 13.0]
+    """
+    from .layout import CAPTION_LINE_H, CAPTION_PT, REF_DPI, Panel, flow, wrap_words
+
+    X = as_nchw(x, "x")
+    as_4d(X, "x", "NCHW")
+    k = pair(kernel_size, "kernel_size")
+    g = conv_geometry(X.shape[2:], k, stride=stride, dilation=dilation)
+    b = _index(batch, X.shape[0], "batch")
+    xb = X[b].astype(float)
+    C, (kh, kw), wo = xb.shape[0], k, g.out_hw[1]
+    if C > len(style.CHANNEL_HUES):
+        raise ValueError(f"im2col_orders draws up to {len(style.CHANNEL_HUES)} channels, got {C}")
+    P = ops.im2col(xb[None], k, **resolved_params(g))[0]  # PyTorch's order
+    torch_rows, tf_rows = patch_row_order(C, k, "torch"), patch_row_order(C, k, "tf")
+    where = {r: n for n, r in enumerate(torch_rows)}
+    P_tf = P[[where[r] for r in tf_rows]]
+    n_rows, L = P.shape
+    annotate = (n_rows <= 36 and L <= 25 and max(xb.shape[1:]) <= ANNOTATE_MAX) if annotate is None else bool(annotate)
+    labels = {"torch": [f"{c},{i},{j}" for c, i, j in torch_rows], "tf": [f"{i},{j},{c}" for c, i, j in tf_rows]}
+    titles = {"torch": ("PyTorch: F.unfold", "rows c,i,j (channel outermost)"),
+              "tf": ("TensorFlow: extract_patches", "rows i,j,c (channel innermost)")}
+    caption = (f"c channel, i, j kernel row, column; columns: window l = {wo}·p + q in both.  Same numbers, rows permuted: "
+               f"TF row (i·{kw} + j)·{C} + c = PyTorch row c·{kh * kw} + i·{kw} + j  (tf.image.extract_patches of x in "
+               "NHWC, reshaped to (L, kh·kw·C), transposed)")
+    strip = 0.45
+
+    def build(fit, annotate):
+        kf, B = fit.k, fit.boost
+        tw = lambda s_, bold=False: text_cells(s_, TITLE_PT if bold else CAPTION_PT, bold=bold) * kf  # noqa: E731
+        ins = [Panel.titled(f"x{c}", xb.shape[2], xb.shape[1], f"x[c={c}]", fit,
+                            labels=[str(i) for i in range(xb.shape[1])] if annotate else None) for c in range(C)]
+        mats = []
+        for key in ("torch", "tf"):
+            t1, t2 = titles[key]
+            w = L + strip
+            mats.append(Panel(key, w, n_rows, label_width(labels[key] if annotate else None, B),
+                              max(0.0, tw(t1, True) - w, tw(t2) - w)))
+        max_w = fit.cells(TARGET_PX)
+        w1, b1, _ = flow([ins], max_w, top=TOP_MARGIN, vgap=ROW_GAP + 0.4)
+        b1 += 0.4  # the channel bars under the inputs
+        top2 = b1 + 0.9 + (0.5 if annotate else 0.0) + 1.1 * kf
+        w2, b2, _ = flow([mats], max_w, top=top2, gap=PANEL_GAP + 0.6, vgap=1.3 + 1.1 * kf)
+        width = max(w1, w2, min(max_w, tw(caption) + 2 * MARGIN))
+        return width, (ins, mats, b2)
+
+    width, (ins, mats, bottom), fit, annotate = fit_layout(build, REF_DPI, annotate, min_scale=0.5)
+    kf = fit.k
+    lines = wrap_words(caption, (width - 2 * MARGIN) / kf, CAPTION_PT)
+    roles, outlined = legend_roles([("input", style.is_signed(xb))], highlight=False)
+    roles.append("channels")
+    height = bottom + footer_height(len(lines), roles, width, kf)
+    fig, ax = new_figure(width, height, dpi=REF_DPI, scale=fit.scale)
+    vmin, vmax = float(min(xb.min(), 0)), float(xb.max())
+    inputs = []
+    for c, p in enumerate(ins):
+        gi = Grid(ax, xb[c], p.x, p.y, "input", title=f"x[c={c}]", annotate=annotate, vmin=vmin, vmax=vmax,
+                  row_labels=[str(i) for i in range(xb.shape[1])] if annotate else None,
+                  col_labels=[str(j) for j in range(xb.shape[2])] if annotate else None, name=f"input{c}")
+        bar = Rectangle((gi.x0, gi.y0 + gi.height + 0.12), gi.width, 0.26, facecolor=style.CHANNEL_HUES[c],
+                        edgecolor="none", zorder=3)  # the channel's colour, as on the matrices' rows
+        bar.set_gid("convviz:orders:channel")
+        ax.add_artist(bar)
+        inputs.append(gi)
+    grids = {}
+    for p, values in zip(mats, (P, P_tf)):
+        key = p.key
+        grid = Grid(ax, values, p.x, p.y, "input", annotate=annotate, vmin=vmin, vmax=vmax, name=key,
+                    row_labels=labels[key] if annotate else None,
+                    col_labels=[str(j) for j in range(L)] if annotate else None)
+        rows = torch_rows if key == "torch" else tf_rows
+        for r, (c, _, _) in enumerate(rows):
+            sq = Rectangle((p.x + L + 0.12, p.y + r + 0.06), strip - 0.17, 0.88, facecolor=style.CHANNEL_HUES[c],
+                           edgecolor="none", zorder=3)
+            sq.set_gid(f"convviz:{key}:channel")
+            ax.add_artist(sq)
+        t1, t2 = titles[key]
+        y_sub = p.y - (0.66 if annotate else 0.16)
+        draw_text(ax, p.x, y_sub, t2, CAPTION_PT, ha="left", va="bottom")
+        draw_text(ax, p.x, y_sub - 0.55 * kf, t1, TITLE_PT, ha="left", va="bottom", fontweight="bold")
+        grids[key] = grid
+    y0 = bottom + (0.25 + 0.5 * CAPTION_LINE_H) * kf
+    texts = [FastText(ax, MARGIN, y0 + n * CAPTION_LINE_H * kf, ln, CAPTION_PT) for n, ln in enumerate(lines)]
+    legend(fig, roles, outlined)
+    fig.convviz = {"input": inputs, "torch": grids["torch"], "tf": grids["tf"], "torch_rows": torch_rows,
+                   "tf_rows": tf_rows, "caption": texts[-1], "captions": texts}
+    return fig
+

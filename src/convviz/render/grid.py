@@ -11,19 +11,22 @@ from typing import Optional, Sequence
 import numpy as np
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.collections import LineCollection, PatchCollection, PolyCollection
-from matplotlib.colors import Normalize
+from matplotlib.colors import to_rgba
 from matplotlib.patches import Rectangle
 from matplotlib.path import Path
 from matplotlib.transforms import Affine2D
 
 from .. import style
 from ..geometry import ConvGeometry
-from .layout import CELL_PT, LABEL_PT, TITLE_PT, VALUE_PT, boost_of, scale_of
+from .layout import CAPTION_PT, CELL_PT, LABEL_PT, TITLE_PT, VALUE_PT, boost_of, label_width, scale_of, text_cells
 from .text import FastText, LabelLayer, UnclippedArtist, fmt
 
-__all__ = ["ANNOTATE_MAX", "Grid", "CellImage", "Window", "rect", "value_fontsize"]
+__all__ = ["ANNOTATE_MAX", "AXIS_PT", "AXIS_H", "Grid", "CellImage", "Window", "rect", "value_fontsize", "draw_axis_titles",
+           "row_title_width"]
 
 ANNOTATE_MAX = 12  # largest grid side that gets numbers written in its cells
+AXIS_PT = CAPTION_PT  # axis titles of matrices (C: "output pixel" rows, "input pixel" columns; im2col's patches)
+AXIS_H = 0.55  # room (cells, times the text factor) for a column-axis title above a matrix
 
 
 def value_fontsize(labels: Sequence[str], base: float = VALUE_PT) -> float:
@@ -125,7 +128,14 @@ class Grid:
     top-left corner of a cell in data coordinates.  ``pads=(t, b, l, r)`` marks
     border cells as padding (grey, hatched, muted "0"); ``mask`` hides cells
     (white, no text) -- e.g. outputs not computed yet; ``muted`` greys numbers
-    (values that came from padding, structural zeros).
+    (values that came from padding, structural zeros); ``structural`` marks
+    structural zeros (entries no window reads: white with a "·" instead of a
+    number, or dotted when the grid is not annotated), drawn unlike weights that
+    happen to be 0 (a "0" on the colour of 0).
+
+    Colours follow :func:`convviz.style.value_scale`: the role's light ramp for
+    non-negative data, the diverging scale centred at 0 when the values (or the
+    shared range ``vmin``) go below zero (``signed``, ``norm``).
 
     Examples
     --------
@@ -134,6 +144,9 @@ class Grid:
     >>> g = Grid(ax, np.arange(6.).reshape(2, 3), 1, 1, "input", pads=(0, 0, 1, 0), name="x")
     >>> g.label(0, 1), g.cell_xy(1, 2), g.pad_mask[:, 0].tolist()
     ('1', (3.0, 2.0), [True, True])
+    >>> s = Grid(ax, [[-1., 0.], [2., 0.]], 1, 4, "kernel", structural=[[False, True], [False, False]])
+    >>> s.signed, (s.norm.vmin, s.norm.vmax), int(s.structural.sum())
+    (True, (-2.0, 2.0), 1)
     """
 
     def __init__(
@@ -155,6 +168,7 @@ class Grid:
         name: str = "",
         muted_zeros: bool = False,
         muted=None,
+        structural=None,
     ):
         values = np.asarray(values, dtype=float)
         if values.ndim != 2:
@@ -166,18 +180,17 @@ class Grid:
         self.pads = tuple(pads)
         self.muted_zeros = muted_zeros
         self.muted = None if muted is None else np.asarray(muted, bool)
+        self.structural = (np.zeros(self.shape, bool) if structural is None
+                           else np.broadcast_to(np.asarray(structural, bool), self.shape))
         h, w = self.shape
         self.pad_mask = np.zeros(self.shape, bool)
         t, b, l, r = self.pads
         self.pad_mask[:t] = self.pad_mask[h - b :] = True
         self.pad_mask[:, :l] = self.pad_mask[:, w - r :] = True
         finite = values[~self.pad_mask] if (~self.pad_mask).any() else values
-        lo = float(np.min(finite)) if vmin is None else vmin
-        hi = float(np.max(finite)) if vmax is None else vmax
-        if hi <= lo:
-            hi = lo + 1.0
-        cm = style.CMAPS.get(role, style.CMAPS["input"]).with_extremes(bad=(1, 1, 1, 0))
-        self.image = CellImage(self._masked(values, mask), cm, Normalize(lo, hi), x0, y0)
+        cm, self.norm, self.signed = style.value_scale(finite, role, vmin, vmax)  # signed -> diverging, centred at 0
+        self.cmap = cm = cm.with_extremes(bad=(1, 1, 1, 0))
+        self.image = CellImage(self._masked(values, mask), cm, self.norm, x0, y0)
         self.image.set_gid(f"convviz:{name}:image")
         ax.add_artist(self.image)
         # padding: grey + hatch, so it is not told apart by colour alone
@@ -194,6 +207,16 @@ class Grid:
             )
             self.pad_collection.set_gid(f"convviz:{name}:padding")
             ax.add_artist(self.pad_collection)
+        # structural zeros: white and dotted (the image leaves them transparent)
+        self.structural_collection = None
+        if self.structural.any() and not annotate:
+            cells = [Rectangle((x0 + j, y0 + i), 1, 1) for i, j in zip(*np.nonzero(self.structural))]
+            self.structural_collection = PatchCollection(
+                cells, facecolor=style.STRUCTURAL_FILL, edgecolor=style.STRUCTURAL_HATCH_COLOR,
+                hatch=style.STRUCTURAL_HATCH, linewidth=0, zorder=2,
+            )
+            self.structural_collection.set_gid(f"convviz:{name}:structural")
+            ax.add_artist(self.structural_collection)
         # cell lines and the role-coloured border: one collection (cheap to draw and to add)
         lw = (0.6 if max(h, w) <= 24 else 0.3) * max(S, 0.5)
         segs = [((x0, y0 + i), (x0 + w, y0 + i)) for i in range(1, h)]
@@ -233,8 +256,18 @@ class Grid:
         self.set_values(values, mask)
 
     def _masked(self, values, mask):
-        m = self.pad_mask if mask is None else (np.asarray(mask, bool) | self.pad_mask)
+        m = self.pad_mask | self.structural
+        if mask is not None:
+            m = m | np.asarray(mask, bool)
         return np.ma.array(values, mask=m)
+
+    def fill_colors(self, values=None):
+        """RGBA (h, w, 4) of every cell as drawn: its scale's colour, padding grey, structural zeros white."""
+        values = self.values if values is None else np.asarray(values, float)
+        rgba = np.array(self.cmap(self.norm(np.ma.asarray(values))))
+        rgba[self.pad_mask] = to_rgba(style.PADDING_FILL)
+        rgba[self.structural] = to_rgba(style.STRUCTURAL_FILL)
+        return rgba
 
     def set_values(self, values, mask=None):
         """Update colours and numbers (shape must not change)."""
@@ -244,14 +277,16 @@ class Grid:
         self.image.set_data(self._masked(values, mask))
         if self.labels is not None:
             strings, colors = [], []
+            dark = _too_dark_for_text(self.fill_colors(values))
             for (i, j), v in np.ndenumerate(values):
                 if self.mask[i, j]:
                     strings.append("")
                     colors.append(style.TEXT)
                     continue
-                strings.append(fmt(v))
-                muted = self.pad_mask[i, j] or (self.muted_zeros and v == 0) or (self.muted is not None and self.muted[i, j])
-                colors.append(style.MUTED_TEXT if muted else style.TEXT)
+                strings.append(style.STRUCTURAL_MARK if self.structural[i, j] else fmt(v))
+                muted = (self.pad_mask[i, j] or self.structural[i, j] or (self.muted_zeros and v == 0)
+                         or (self.muted is not None and self.muted[i, j]))
+                colors.append(style.MUTED_TEXT if muted else ("#FFFFFF" if dark[i, j] else style.TEXT))
             self.labels.set_labels(strings, colors)
 
     @property
@@ -277,16 +312,60 @@ class Grid:
         return self.labels.strings[i * self.shape[1] + j]
 
     def text_values(self):
-        """The numbers currently written in the cells (NaN where blank)."""
+        """The numbers currently written in the cells (NaN where blank, 0 for a structural zero's "·")."""
         if self.labels is None:
             raise ValueError(f"grid {self.name!r} is not annotated")
         out = np.full(self.shape, np.nan)
         for n, s in enumerate(self.labels.strings):
             if s:
-                out[divmod(n, self.shape[1])] = float(s)
+                out[divmod(n, self.shape[1])] = 0.0 if s == style.STRUCTURAL_MARK else float(s)
         return out
 
 
+
+
+def _too_dark_for_text(rgba):
+    """True where black numbers would have less than 4.5:1 contrast (see :func:`convviz.style.text_color`)."""
+    c = np.asarray(rgba, float)[..., :3]
+    lin = np.where(c <= 0.03928, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    return (lum + 0.05) / (style._luminance(style.TEXT) + 0.05) < 4.5
+
+
+def row_title_width(lines, k: float = 1.0) -> float:
+    """Room (cells) a row-axis title stacked as ``lines`` takes left of the row indices.
+
+    Examples
+    --------
+    >>> row_title_width(["output", "pixel"]) > row_title_width(["y"]) > 0
+    True
+    """
+    return max(text_cells(s, AXIS_PT) for s in lines) * k + 0.3
+
+
+def draw_axis_titles(ax, grid, rows, cols, k: float, col_labels: bool, top=None):
+    """Row-axis words stacked and centred left of ``grid``'s row indices, the
+    column-axis line above the column indices (``col_labels``) or the top edge of
+    ``top`` (a grid above ``grid`` sharing its columns; default ``grid``).  Returns the texts.
+
+    Examples
+    --------
+    >>> from convviz.render.scene import new_figure
+    >>> fig, ax = new_figure(10, 6)
+    >>> g = Grid(ax, np.eye(2), 4, 2, "kernel", row_labels=["0", "1"], col_labels=["0", "1"])
+    >>> [t.get_text() for t in draw_axis_titles(ax, g, ["output", "y[p,q]"], "input pixel x[i,j]", 1.0, True)]
+    ['output', 'y[p,q]', 'input pixel x[i,j]']
+    """
+    lab = max((label_width(lay.strings, boost_of(ax)) for lay in grid.index_labels if lay.ha == "right"), default=0.0)
+    x = grid.x0 - lab - 0.1
+    line_h = 0.5 * k
+    y0 = grid.y0 + grid.height / 2 - (len(rows) - 1) * line_h / 2
+    texts = [FastText(ax, x, y0 + n * line_h, s, AXIS_PT, ha="right") for n, s in enumerate(rows)]
+    top = grid if top is None else top
+    texts.append(FastText(ax, top.x0, top.y0 - (0.64 if col_labels else 0.12), cols, AXIS_PT, va="bottom"))
+    for t in texts:
+        t.set_gid(f"convviz:{grid.name}:axis")
+    return texts
 
 
 class Window:

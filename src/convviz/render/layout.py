@@ -400,8 +400,20 @@ def legend_widths(roles, k: float = 1.0):
     >>> long > short > 0
     True
     """
-    swatch, gap = 0.55 * k, 0.22 * k
-    return [swatch + gap + text_cells(style.LABELS[r], LEGEND_PT) * k for r in roles]
+    gap = 0.22 * k
+    return [swatch_width(r, k) + gap + text_cells(style.LABELS[r], LEGEND_PT) * k for r in roles]
+
+
+def swatch_width(role: str, k: float = 1.0) -> float:
+    """Width (cells) of a legend swatch: three squares for the signed scale (three bars
+    for im2col's window hues), one otherwise.
+
+    Examples
+    --------
+    >>> swatch_width("input"), swatch_width("signed")
+    (0.55, 1.2)
+    """
+    return (1.2 if role in ("signed", "windows", "channels") else 0.55) * k
 
 
 LEGEND_SEP = 0.6  # between legend entries, cells (times the text factor)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import ops, style
 from ..geometry import conv_geometry, transpose_geometry
 from ..jacobian import conv_matrix, jacobian, transpose_matrix
 from ..validate import shape4
 from .animation import animate
-from .grid import Grid, rect
+from .grid import AXIS_H, AXIS_PT, Grid, draw_axis_titles, rect, row_title_width
 from .layout import (
     CAPTION_LINE_H,
     CAPTION_PT,
@@ -25,7 +25,7 @@ from .layout import (
     label_width,
     text_cells,
 )
-from .scene import Scene, legend, new_figure
+from .scene import Scene, legend, legend_roles, new_figure
 from .text import FastText, draw_text
 
 __all__ = ["JacobianScene", "ConvMatrixScene", "jacobian_grids", "animate_jacobian", "conv_matrix_figure", "animate_conv_matrix"]
@@ -44,6 +44,47 @@ def _operation_name(op) -> str:
 def _labels(shape):
     """'i,j' (or 'n,c,i,j') for every element of ``shape`` in row-major order."""
     return [",".join(str(int(v)) for v in idx) for idx in np.ndindex(*shape)]
+
+
+_AXES = {  # what the rows / columns of a matrix index: (words, symbol)
+    "output": (("output", "pixel"), "y"),
+    "input": (("input", "pixel"), "x"),
+    "kernel": (("kernel", "weight"), "w"),
+}
+
+
+def _axis_index(kind, shape):
+    """``y[p,q]`` (or ``y[n,c,p,q]``) for what a matrix axis of ``shape`` indexes."""
+    sym = _AXES[kind][1]
+    ij = "p,q" if kind == "output" else "i,j"
+    return f"{sym}[{ij}]" if len(shape) == 2 else f"{sym}[n,c,{ij}]"
+
+
+def axis_titles(row_kind, row_shape, col_kind, col_shape):
+    """The titles of a matrix's axes: the words stacked left of the row indices,
+    and the one line above the column indices.
+
+    Examples
+    --------
+    >>> axis_titles("output", (2, 2), "input", (3, 3))
+    (['output', 'pixel', 'y[p,q]'], 'input pixel x[i,j]')
+    """
+    rows = list(_AXES[row_kind][0]) + [_axis_index(row_kind, row_shape)]
+    cols = " ".join(_AXES[col_kind][0]) + " " + _axis_index(col_kind, col_shape)
+    return rows, cols
+
+
+def structural_zeros(op, x_shape, w_shape, wrt="input", **params):
+    """True where a Jacobian entry is zero *because the output does not read that
+    input* (or weight): the Jacobian of ``op`` at all-ones ``x`` and ``w`` is zero
+    there (every term is a product of ones, so nothing cancels).
+
+    Examples
+    --------
+    >>> structural_zeros("conv2d", (3, 3), (2, 2))[0, 0].astype(int).tolist()
+    [[0, 0, 1], [0, 0, 1], [1, 1, 1]]
+    """
+    return jacobian(_operation_name(op), np.ones(x_shape), np.ones(w_shape), wrt=wrt, **params) == 0
 
 
 class _CaptionedScene(Scene):
@@ -97,6 +138,7 @@ class JacobianScene(_CaptionedScene):
         name = _operation_name(op)
         J = jacobian(name, x, w, wrt=wrt, **params)  # validates everything
         y = getattr(ops, name)(np.asarray(x, float), np.asarray(w, float), **params)
+        S = structural_zeros(name, np.shape(x), np.shape(w), wrt, **params)
         if J.ndim == 8:
             n, o, ho, wo, a, b, h, w_ = J.shape
             if n != 1 or o != 1 or a != 1 or b != 1:
@@ -105,11 +147,14 @@ class JacobianScene(_CaptionedScene):
                     "use 2-D x and w (or 4-D with singleton batch and channels)"
                 )
             J = J[0, 0, :, :, 0, 0]
+            S = S[0, 0, :, :, 0, 0]
             y = y[0, 0]
         self.name, self.wrt, self.J, self.y = name, wrt, J, y
+        self.structural = S  # entries the output does not read (drawn white, dotted)
         self.out_hw, self.in_hw = J.shape[:2], J.shape[2:]
         self.n_out, self.n_in = int(np.prod(self.out_hw)), int(np.prod(self.in_hw))
         self.jacobian_matrix = J.reshape(self.n_out, self.n_in)  # C, with y = C·x
+        self.structural_matrix = S.reshape(self.n_out, self.n_in)
         self.sym = "x" if wrt == "input" else "w"
         self.show_matrix, self.show_transpose = bool(matrix), bool(transpose)
         self.entry = None
@@ -141,12 +186,17 @@ class JacobianScene(_CaptionedScene):
         blk_w = wo * self.cell_w + (wo - 1) * self.hgap
         blk_h = ho * ih + (ho - 1) * self.vgap
         panels = [Panel("J", blk_w, blk_h, 0.0, max(0.0, tw(self.head) - blk_w))]
+        col_w = lambda s_: text_cells(s_, AXIS_PT) * k  # noqa: E731
         if self.show_matrix:
-            panels.append(Panel("C", self.n_in, self.n_out, label_width(_labels(self.out_hw), B),
-                                max(0.0, tw(self.matrix_title) - self.n_in)))
+            rows, cols = self.axes_C
+            panels.append(Panel("C", self.n_in, self.n_out + AXIS_H * k,
+                                label_width(_labels(self.out_hw), B) + row_title_width(rows, k),
+                                max(0.0, tw(self.matrix_title) - self.n_in, col_w(cols) - self.n_in)))
             if self.show_transpose:
-                panels.append(Panel("C_T", self.n_out, self.n_in, label_width(_labels(self.in_hw), B),
-                                    max(0.0, tw(self.transpose_title) - self.n_out)))
+                rows, cols = self.axes_C_T
+                panels.append(Panel("C_T", self.n_out, self.n_in + AXIS_H * k,
+                                    label_width(_labels(self.in_hw), B) + row_title_width(rows, k),
+                                    max(0.0, tw(self.transpose_title) - self.n_out, col_w(cols) - self.n_out)))
         return panels
 
     def _flow(self, fit, annotate):
@@ -161,51 +211,59 @@ class JacobianScene(_CaptionedScene):
         self.head = f"J = jacobian(y, {sym}): (" + ",".join(str(n) for n in self.J.shape) + ")"
         self.matrix_title = f"C = J.reshape({self.n_out}, {self.n_in}):  y = C·{sym}"
         self.transpose_title = f"Cᵀ ({self.n_in}×{self.n_out})"
+        kind = "input" if self.wrt == "input" else "kernel"
+        self.axes_C = axis_titles("output", self.out_hw, kind, self.in_hw)
+        self.axes_C_T = axis_titles(kind, self.in_hw, "output", self.out_hw)
         dpi = self.layout_dpi(fig)
         width, (panels, bottom), fit, _ = fit_layout(self._flow, dpi)
         k = fit.k
         P = {p.key: p for p in panels}
-        roles = [role, "highlight"]
+        lo, hi = float(min(self.J.min(), 0)), float(max(self.J.max(), 0))
+        roles, outlined = legend_roles([(role, lo < 0)], structural=bool(self.structural.any()),
+                                       highlight=self.step is not None)
         longest = (f"∂y[{ho - 1},{wo - 1}]/∂{sym} has {self.n_in} nonzero entries (of {self.n_in})"
                    + (f";  ∂y[0,0]/∂{sym}[0,0] = J[0,0,0,0] = C[{self.n_out - 1},{self.n_in - 1}] = -0.00" if self.entry else ""))
         fig, ax, split, annotate = self._new_figure(fig, fit, width, bottom, longest, roles)
-        lo, hi = float(min(self.J.min(), 0)), float(max(self.J.max(), 0))
         x_blk, y_blk = P["J"].x, P["J"].y
         cell_w, hgap, vgap = self.cell_w, self.hgap, self.vgap
-        draw_text(ax, x_blk, y_blk - 0.85, self.head, TITLE_PT, ha="left", va="bottom", fontweight="bold")
+        draw_text(ax, x_blk, y_blk - 0.4 - 0.45 * k, self.head, TITLE_PT, ha="left", va="bottom", fontweight="bold")  # clear of the subtitles
         self.grids = np.empty((ho, wo), dtype=object)
         for p in range(ho):
             for q in range(wo):
                 gx = x_blk + q * (cell_w + hgap) + (cell_w - iw) / 2
                 gy = y_blk + p * (ih + vgap)
-                g = Grid(ax, self.J[p, q], gx, gy, role, annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
-                         name=f"J[{p},{q}]")
+                g = Grid(ax, self.J[p, q], gx, gy, role, annotate=annotate, vmin=lo, vmax=hi,
+                         structural=self.structural[p, q], name=f"J[{p},{q}]")
                 draw_text(ax, gx + iw / 2, gy - 0.18, f"∂y[{p},{q}]/∂{sym}", SUBTITLE_PT, ha="center", va="bottom")
                 self.grids[p, q] = g
         self.out_box = rect(ax, 0, 0, iw + 0.24, ih + 0.24, lw=2.6, gid="convviz:jacobian:output")
         self.entry_box = rect(ax, 0, 0, 1, 1, lw=3.0, gid="convviz:jacobian:entry")
         self.matrix_grid = self.transpose_grid = None
 
-        def matrix_panel(panel, values, title, rows, cols):
-            """C or Cᵀ with its title: rows labelled by ``rows``' indices, columns by ``cols``'."""
-            grid = Grid(ax, values, panel.x, panel.y, role, annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
+        def matrix_panel(panel, values, structural, title, rows, cols, axes):
+            """C or Cᵀ with its title and axis titles: rows labelled by ``rows``' indices, columns by ``cols``'."""
+            y0 = panel.y + AXIS_H * k
+            grid = Grid(ax, values, panel.x, y0, role, annotate=annotate, vmin=lo, vmax=hi, structural=structural,
                         row_labels=_labels(rows), col_labels=_labels(cols) if annotate else None, name=panel.key)
             draw_text(ax, panel.x, panel.y - (0.85 if annotate else 0.2), title, TITLE_PT, ha="left", va="bottom",
                       fontweight="bold")
+            grid.axis_texts = draw_axis_titles(ax, grid, *axes, k, col_labels=annotate)
             return grid
 
         if self.show_matrix:
             pm = P["C"]
-            self.matrix_grid = matrix_panel(pm, self.jacobian_matrix, self.matrix_title, self.out_hw, self.in_hw)
+            self.matrix_grid = matrix_panel(pm, self.jacobian_matrix, self.structural_matrix, self.matrix_title,
+                                            self.out_hw, self.in_hw, self.axes_C)
             self.matrix_row = rect(ax, pm.x, pm.y, self.n_in, 1, lw=2.4, gid="convviz:C:row")
             self.matrix_entry = rect(ax, pm.x, pm.y, 1, 1, lw=3.0, gid="convviz:C:entry")
             if self.show_transpose:
                 pt = P["C_T"]
-                self.transpose_grid = matrix_panel(pt, self.jacobian_matrix.T, self.transpose_title, self.in_hw, self.out_hw)
+                self.transpose_grid = matrix_panel(pt, self.jacobian_matrix.T, self.structural_matrix.T, self.transpose_title,
+                                                   self.in_hw, self.out_hw, self.axes_C_T)
                 self.transpose_column = rect(ax, pt.x, pt.y, 1, self.n_in, lw=2.4, gid="convviz:C_T:column")
                 self.transpose_entry = rect(ax, pt.x, pt.y, 1, 1, lw=3.0, gid="convviz:C_T:entry")
         self._draw_captions(ax, bottom, split, k)
-        legend(fig, roles)
+        legend(fig, roles, outlined)
         handles = {"grids": self.grids, "C": self.matrix_grid, "C_T": self.transpose_grid, "output_box": self.out_box,
                    "entry": self.entry_box, "caption": self.caption, "caption2": self.caption2}
         if self.show_matrix:
@@ -269,11 +327,14 @@ class ConvMatrixScene(_CaptionedScene):
         name = _operation_name(op)
         shape = tuple(int(s) for s in input_shape)
         W = np.asarray(w, float)
-        matrix = (conv_matrix if name == "conv2d" else transpose_matrix)(shape, W, **params)  # validates everything
+        build = conv_matrix if name == "conv2d" else transpose_matrix
+        matrix = build(shape, W, **params)  # validates everything
+        structural = build(shape, np.ones_like(W), **params) == 0  # the output does not read that input
         self.g = (conv_geometry if name == "conv2d" else transpose_geometry)(shape[-2:], W.shape[-2:], **params)
         self.name, self.transposed = name, bool(transpose)
         self.in_shape, self.out_shape = shape, self._output_shape(shape, W)
         self.matrix = matrix.T if transpose else matrix
+        self.structural = structural.T if transpose else structural
         rows, cols = (shape, self.out_shape) if transpose else (self.out_shape, shape)
         self.row_shape, self.col_shape = rows, cols
         self.vector = self.result = None
@@ -319,13 +380,19 @@ class ConvMatrixScene(_CaptionedScene):
         rsym, csym = (in_sym, out_sym) if self.transposed else (out_sym, in_sym)
         mname = "Cᵀ" if self.transposed else "C"
         title = f"{mname} ({nr}×{nc}):  {rsym} = {mname}·{csym}"
-        roles = ["kernel"] + (["input", "output"] if self.vector is not None else []) + ["highlight"]
-        y_matrix = TOP_MARGIN + (2.2 if self.vector is not None else 0.4)
+        lo, hi = float(min(self.matrix.min(), 0)), float(max(self.matrix.max(), 0))
+        rkind, ckind = ("input", "output") if self.transposed else ("output", "input")
+        self.axes = axis_titles(rkind, self.row_shape, ckind, self.col_shape)
+        drawn = [("kernel", lo < 0)]
+        if self.vector is not None:
+            drawn += [(("input" if csym == "x" else "output"), style.is_signed(self.vector)),
+                      (("input" if rsym == "x" else "output"), style.is_signed(self.result))]
+        roles, outlined = legend_roles(drawn, structural=bool(self.structural.any()), highlight=self.step is not None)
 
         def build(fit, annotate):
-            x_matrix = MARGIN + label_width(_labels(self.row_shape), fit.boost) + 0.1
+            x_matrix = MARGIN + label_width(_labels(self.row_shape), fit.boost) + row_title_width(self.axes[0], fit.k) + 0.1
             x_result = x_matrix + nc + 1.4
-            width = x_matrix + max(nc, text_cells(title, TITLE_PT, bold=True) * fit.k)
+            width = x_matrix + max(nc, text_cells(title, TITLE_PT, bold=True) * fit.k, text_cells(self.axes[1], AXIS_PT) * fit.k)
             if self.vector is not None:
                 width = max(width, x_result + 1 + text_cells(f"{rsym} =", TITLE_PT, bold=True) * fit.k)
             return width + MARGIN, (x_matrix, x_result)
@@ -333,13 +400,14 @@ class ConvMatrixScene(_CaptionedScene):
         dpi = self.layout_dpi(fig)
         width, (x_matrix, x_result), fit, _ = fit_layout(build, dpi)
         k = fit.k
+        y_vector = TOP_MARGIN + 0.4 + AXIS_H * k  # the vector (when given) under the column-axis title
+        y_matrix = y_vector + (1.8 if self.vector is not None else 0.0)
         bottom = y_matrix + nr
         longest = (f"row {nr - 1} ({_labels(self.row_shape)[-1]}): {nc} nonzeros"
                    + (";  result[00] = -000.00" if self.vector is not None else ""))
         fig, ax, split, annotate = self._new_figure(fig, fit, width, bottom, longest, roles)
-        lo, hi = float(min(self.matrix.min(), 0)), float(max(self.matrix.max(), 0))
-        self.grid = Grid(ax, self.matrix, x_matrix, y_matrix, "kernel", annotate=annotate, vmin=lo, vmax=hi, muted_zeros=True,
-                         row_labels=_labels(self.row_shape), name="matrix",
+        self.grid = Grid(ax, self.matrix, x_matrix, y_matrix, "kernel", annotate=annotate, vmin=lo, vmax=hi,
+                         structural=self.structural, row_labels=_labels(self.row_shape), name="matrix",
                          col_labels=_labels(self.col_shape) if (annotate and self.vector is None) else None)
         draw_text(ax, x_matrix, TOP_MARGIN - 0.75, title, TITLE_PT, ha="left", va="bottom", fontweight="bold")
         self.row_rect = rect(ax, x_matrix, y_matrix, nc, 1, lw=2.4, gid="convviz:matrix:row")
@@ -348,21 +416,25 @@ class ConvMatrixScene(_CaptionedScene):
         self.vector_taps = []
         if self.vector is not None:
             vrole = "input" if csym == "x" else "output"
-            self.vector_grid = Grid(ax, self.vector[None, :], x_matrix, TOP_MARGIN + 0.4, vrole, annotate=annotate, name="vector",
-                              col_labels=_labels(self.col_shape) if annotate else None)
-            draw_text(ax, x_matrix - 0.2, TOP_MARGIN + 0.9, f"{csym}ᵀ", TITLE_PT, ha="right", va="center", fontweight="bold")
+            self.vector_grid = Grid(ax, self.vector[None, :], x_matrix, y_vector, vrole, annotate=annotate, name="vector",
+                                    col_labels=_labels(self.col_shape) if annotate else None)
+            draw_text(ax, x_matrix - 0.2, y_vector + 0.5, f"{csym}ᵀ", TITLE_PT, ha="right", va="center", fontweight="bold")
             rrole = "input" if rsym == "x" else "output"
             self.result_grid = Grid(ax, self.result[:, None], x_result, y_matrix, rrole, annotate=annotate, name="result")
             draw_text(ax, x_result - 0.25, y_matrix + nr / 2, "=", 14.0, ha="right", va="center")
             draw_text(ax, x_result + 0.5, y_matrix - 0.2, rsym, TITLE_PT, ha="center", va="bottom", fontweight="bold")
             self.result_rect = rect(ax, x_result, y_matrix, 1, 1, lw=3.0, gid="convviz:result:current")
-            self.vector_taps = [rect(ax, x_matrix + j + 0.08, TOP_MARGIN + 0.48, 0.84, 0.84, role="kernel", lw=1.7, zorder=5,
+            self.vector_taps = [rect(ax, x_matrix + j + 0.08, y_vector + 0.08, 0.84, 0.84, role="kernel", lw=1.7, zorder=5,
                                      gid="convviz:vector:tap")
                            for j in range(nc)]
+        self.axis_texts = draw_axis_titles(ax, self.grid, *self.axes, k, col_labels=annotate,
+                                           top=self.vector_grid if self.vector is not None else None)
+        self.grid.axis_texts = self.axis_texts
         self._draw_captions(ax, bottom, split, k)
-        legend(fig, roles)
+        legend(fig, roles, outlined)
         return self.finish(fig, {"matrix": self.grid, "vector": self.vector_grid, "result": self.result_grid, "row": self.row_rect,
-                                 "entry": self.entry_rect, "caption": self.caption, "caption2": self.caption2})
+                                 "entry": self.entry_rect, "caption": self.caption, "caption2": self.caption2,
+                                 "axis_titles": self.axis_texts})
 
     def _show(self, r: int, done: bool):
         """Highlight row ``step`` of the matrix (and the vector entries it reads)."""
@@ -395,6 +467,11 @@ class ConvMatrixScene(_CaptionedScene):
 def jacobian_grids(op, x, w, wrt="input", highlight=None, *, matrix=True, transpose=True, annotate=None, **params):
     """The Jacobian tensor as one annotated grid per output element (chapter
     *Gradients of convolution and transposed convolution*).
+
+    Structural zeros (the output does not read that input or weight) are white
+    with a "·", drawn unlike entries that are 0 because a weight is; signed
+    Jacobians use the diverging scale centred at 0; ``C`` and ``Cᵀ`` get axis
+    titles (output pixel rows, input pixel -- or kernel weight -- columns).
 
     Parameters
     ----------
@@ -448,6 +525,13 @@ def animate_jacobian(op, x, w, wrt="input", *, matrix=True, transpose=True, fps=
 def conv_matrix_figure(input_shape, w, transpose=False, *, op="conv2d", x=None, highlight=None, annotate=None, **params):
     """The matrix C with ``op(x).ravel() == C @ x.ravel()`` (or ``Cᵀ``) as an
     annotated grid (chapter *Transposed convolution*).
+
+    Rows are titled "output pixel y[p,q]" and columns "input pixel x[i,j]"
+    (swapped for ``Cᵀ``).  Structural zeros -- entries whose output does not
+    read that input -- are white with a "·" (``fig.convviz["matrix"].structural``),
+    weights that happen to be 0 show a "0" on the colour of 0, so the band shows;
+    a kernel with negatives is drawn on the diverging scale centred at 0.  The
+    legend lists only what is drawn (no "current step" without ``highlight``).
 
     Parameters
     ----------

@@ -13,7 +13,7 @@ from typing import Dict, Optional
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Circle, Rectangle
 
 from .. import style
 from ..geometry import ConvGeometry
@@ -28,6 +28,7 @@ from .layout import (
     REF_DPI,
     boost_of,
     legend_rows,
+    swatch_width,
     legend_widths,
     scale_of,
     text_factor,
@@ -35,8 +36,8 @@ from .layout import (
 from .text import FastText, draw_text
 
 __all__ = [
-    "ConvFigure", "new_figure", "figure_png", "captions", "legend", "geometry_caption", "resolved_params", "as_nchw",
-    "Scene",
+    "ConvFigure", "new_figure", "figure_png", "captions", "legend", "legend_roles", "geometry_caption", "resolved_params",
+    "as_nchw", "Scene",
 ]
 
 
@@ -151,13 +152,48 @@ def captions(ax, y: float, geometry, split: bool, k: float = 1.0):
     return geo, cap
 
 
-def legend(fig, roles):
+def legend_roles(grids, *, padding=False, structural=False, highlight=True):
+    """The legend entries of a figure, from what it draws (nothing listed that is not drawn).
+
+    ``grids``: ``(role, signed)`` of every grid the figure draws.  A role whose
+    grids are all signed shows only its border colour (its fill is the signed
+    scale): it goes into ``outlined``; any signed grid adds the ``"signed"``
+    entry.  Then padding, structural zeros and the current-step outline when drawn.
+
+    Returns
+    -------
+    (roles, outlined): the list for :func:`legend` / ``footer_height`` and the set of outlined roles
+
+    Examples
+    --------
+    >>> legend_roles([("input", False), ("kernel", True)], highlight=False)
+    (['input', 'kernel', 'signed'], {'kernel'})
+    """
+    roles, signed_of = [], {}
+    for role, signed in grids:
+        if role not in signed_of:
+            roles.append(role)
+            signed_of[role] = True
+        signed_of[role] = signed_of[role] and bool(signed)
+    any_signed = any(bool(s) for _, s in grids)
+    roles += (["signed"] if any_signed else []) + (["padding"] if padding else []) + (["structural"] if structural else [])
+    roles += ["highlight"] if highlight else []
+    return roles, {r for r, s in signed_of.items() if s}
+
+
+def legend(fig, roles, outlined=()):
     """The book's colour legend, centred along the bottom edge.
 
     Wrapped into rows when the figure is narrow (reserve them with
     :func:`~convviz.render.layout.footer_height`).  Drawn with plain patches
     and texts in cell units (a matplotlib Legend costs more to draw than a
     whole grid, and the widgets redraw often).
+
+    Roles in ``outlined`` get a white swatch with the role's border (their
+    grids are signed: the border is all of the role's colour they show);
+    ``"signed"`` is three squares of the diverging scale (negative, 0,
+    positive), ``"structural"`` the dotted white of structural zeros.  Use
+    :func:`legend_roles` to list only what a figure draws.
 
     Returns
     -------
@@ -172,7 +208,7 @@ def legend(fig, roles):
     ax = fig.axes[0]
     x_max, y_max = ax.get_xlim()[1], ax.get_ylim()[0]
     k = text_factor(scale_of(ax), boost_of(ax))
-    sw, gap, sh, sep = 0.55 * k, 0.22 * k, 0.36 * k, LEGEND_SEP * k
+    gap, sh, sep = 0.22 * k, 0.36 * k, LEGEND_SEP * k
     rows = legend_rows(roles, x_max - 2 * MARGIN, k)
     artists = []
     lw = max(scale_of(ax), 0.5)
@@ -181,11 +217,44 @@ def legend(fig, roles):
         x = (x_max - (sum(widths) + sep * (len(row) - 1))) / 2
         y = y_max - (0.15 + (len(rows) - n - 0.5) * LEGEND_ROW_H) * k
         for r, wd in zip(row, widths):
+            sw = swatch_width(r, k)
             if r == "padding":
                 p = Rectangle((x, y - sh / 2), sw, sh, facecolor=style.PADDING_FILL, edgecolor=style.PADDING_HATCH_COLOR,
                               hatch=style.PADDING_HATCH, linewidth=0.8 * lw)
-            elif r == "highlight":
-                p = Rectangle((x, y - sh / 2), sw, sh, facecolor="white", edgecolor=style.COLORS[r], linewidth=2.2 * lw)
+            elif r == "structural":  # white with the dot the cells show
+                p = Rectangle((x, y - sh / 2), sw, sh, facecolor=style.STRUCTURAL_FILL, edgecolor=style.GRID_LINE,
+                              linewidth=0.8 * lw)
+                dot = Circle((x + sw / 2, y), 0.05 * k, facecolor=style.MUTED_TEXT, edgecolor="none", zorder=3)
+                dot.set_gid("convviz:legend:structural:dot")
+                ax.add_artist(dot)
+                artists.append(dot)
+            elif r == "highlight" or r in outlined:
+                p = Rectangle((x, y - sh / 2), sw, sh, facecolor="white", edgecolor=style.COLORS[r],
+                              linewidth=(2.2 if r == "highlight" else 1.5) * lw)
+            elif r == "signed":  # negative, 0, positive: three squares of the diverging scale
+                third = sw / 3
+                for n, c in enumerate((style.DIVERGING(0.0), style.DIVERGING(0.5), style.DIVERGING(1.0))):
+                    sq = Rectangle((x + n * third, y - sh / 2), third, sh, facecolor=c, edgecolor=style.GRID_LINE,
+                                   linewidth=0.6 * lw)
+                    sq.set_gid(f"convviz:legend:{r}:{n}")
+                    ax.add_artist(sq)
+                    artists.append(sq)
+                p = Rectangle((x, y - sh / 2), sw, sh, fill=False, edgecolor=style.GRID_LINE, linewidth=0.8 * lw)
+            elif r == "channels":  # im2col_orders: the first channels' hues
+                for n, c in enumerate(style.CHANNEL_HUES[:3]):
+                    sq = Rectangle((x + n * sw / 3, y - sh / 2), sw / 3, sh, facecolor=c, edgecolor="white", linewidth=0.6 * lw)
+                    sq.set_gid(f"convviz:legend:{r}:{n}")
+                    ax.add_artist(sq)
+                    artists.append(sq)
+                p = Rectangle((x, y - sh / 2), sw, sh, fill=False, edgecolor="none", linewidth=0)
+            elif r == "windows":  # im2col's links: the first hues of the windows' palette
+                for n, c in enumerate(style.WINDOW_HUES[:3]):
+                    bar = Rectangle((x + (n + 0.15) * sw / 3, y - sh / 2), 0.7 * sw / 3, sh, fill=False, edgecolor=c,
+                                    linewidth=1.6 * lw)
+                    bar.set_gid(f"convviz:legend:{r}:{n}")
+                    ax.add_artist(bar)
+                    artists.append(bar)
+                p = Rectangle((x, y - sh / 2), sw, sh, fill=False, edgecolor="none", linewidth=0)
             else:
                 p = Rectangle((x, y - sh / 2), sw, sh, facecolor=style.FILL[r], edgecolor=style.COLORS[r], linewidth=1.3 * lw)
             p.set_gid(f"convviz:legend:{r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import ops, style
 from ..geometry import ConvGeometry, effective_kernel, transpose_geometry
 from ..validate import operands, pair
 from .animation import animate
@@ -25,7 +25,7 @@ from .layout import (
     text_cells,
     wrap_words,
 )
-from .scene import Scene, as_nchw, captions, geometry_caption, legend, new_figure, resolved_params
+from .scene import Scene, as_nchw, captions, geometry_caption, legend, legend_roles, new_figure, resolved_params
 from .text import FastText, draw_text, fmt
 
 __all__ = ["ScatterCanvas", "Col2imScene", "OverlapScene", "col2im_scatter", "animate_transpose", "overlap_map",
@@ -186,7 +186,11 @@ class Col2imScene(Scene):
         P = {p.key: p for grp in groups for p in grp}
         caption = geometry_caption(self.g, transposed=True)
         width = caption_width(width, caption, fit)
-        roles = list(dict.fromkeys([self.role, "kernel", o_role, "overlap"])) + (["padding"] if any(self.g.pads) else []) + ["highlight"]
+        cmin = float(min(self.final_canvas.min(), 0))
+        roles, outlined = legend_roles(
+            [(self.role, style.is_signed(self.x)), ("kernel", style.is_signed(self.w)), (o_role, self.cols.min() < 0),
+             (o_role, cmin < 0), ("overlap", False)],
+            padding=any(self.g.pads), highlight=self.step is not None)
         longest = f"step {self.n_steps}/{self.n_steps}: {v}[{hi - 1},{wi - 1}] = {max((fmt(a) for a in self.x.ravel()), key=len)}" \
                   f" → rows {fh}..{fh}, cols {fw}..{fw}"
         geo, split = caption_lines(width, caption, max(longest, "all patches added; output = canvas cropped by padding", key=len), k)
@@ -215,7 +219,7 @@ class Col2imScene(Scene):
             self.colrect = rect(ax, self.columns.x0, pc.y, 1, n_taps, lw=2.6, gid="convviz:columns:column")
         lab_r = [str(i - t) for i in range(fh)] if annotate else None
         lab_c = [str(j - l) for j in range(fw)] if annotate else None
-        cmin, cmax = float(min(self.final_canvas.min(), 0)), float(self.final_canvas.max())
+        cmax = float(self.final_canvas.max())
         pv, po, pu = P["canvas"], P["overlap"], P["output"]
         self.canvas = Grid(ax, self.final_canvas, pv.x, pv.y, o_role, title=self.titles2[0], annotate=annotate, pads=self.g.pads,
                            row_labels=lab_r, col_labels=lab_c, vmin=cmin, vmax=cmax, name="canvas", muted_zeros=True)
@@ -229,7 +233,7 @@ class Col2imScene(Scene):
         self.crop_rects = [self.scatter.decorate(ax, self.canvas), self.scatter.decorate(ax, self.counts)]
         self.windows = [Window(ax, self.canvas, self.g, "canvas"), Window(ax, self.counts, self.g, "overlap")]
         self.geometry, self.caption = captions(ax, bottom, geo, split, k)
-        legend(fig, roles)
+        legend(fig, roles, outlined)
         return self.finish(fig, {
             "x": self.xgrid, "kernel": self.kgrid, "patch": self.patch, "patch_title": self.patch_title,
             "columns": self.columns, "canvas": self.canvas, "overlap": self.counts, "output": self.out,
@@ -369,7 +373,7 @@ class OverlapScene(Scene):
         scale, k = fit.scale, fit.k
         P = {p.key: p for p in panels}
         stats_lines = [verdict] + wrap_words(why, (width - 2 * MARGIN) / k, CAPTION_PT)
-        roles = ["overlap"] + (["padding"] if any(self.g.pads) else []) + ["highlight"]
+        roles, outlined = legend_roles([("overlap", False)], padding=any(self.g.pads), highlight=self.step is not None)
         hi, wi = self.g.out_hw
         geo, split = caption_lines(width, caption, f"step {self.n_steps}/{self.n_steps}: patch of input pixel ({hi - 1},{wi - 1})", k)
         n_stats = len(stats_lines)
@@ -400,7 +404,7 @@ class OverlapScene(Scene):
                             for n, ln in enumerate(stats_lines)]
         self.stats = self.stats_lines[0]
         self.geometry, self.caption = captions(ax, bottom + n_stats * CAPTION_LINE_H * k, geo, split, k)
-        legend(fig, roles)
+        legend(fig, roles, outlined)
         return self.finish(fig, {
             "overlap": self.counts, "output": self.out, "footprint": self.window.box, "crop": self.crop_rect[0],
             "interior": self.interior_rect, "stats": self.stats,

@@ -152,5 +152,7 @@ def artifacts_figure(image, title: str, kernels=None) -> ConvFigure:
         ax.set_xticks([0, y.shape[1] - 1])
         ax.set_yticks([0, y.shape[0] - 1])
         ax.tick_params(labelsize=9, colors=style.INDEX_TEXT)
-    fig.convviz = {"outputs": outputs, "strength": strength}
+    fig.convviz = {"outputs": outputs, "strength": strength, "alt": (
+        f"{title}: four 2x upsamplings in grey scale, with their checkerboard strength: "
+        + "; ".join(f"{TITLES[n].replace(chr(10), ' ')}: {100 * strength[n]:.1f} %" for n in VARIANTS))}
     return fig

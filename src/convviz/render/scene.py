@@ -7,6 +7,8 @@ what makes the widgets and the animations cheap.
 """
 from __future__ import annotations
 
+import re
+
 import io
 from typing import Dict, Optional
 
@@ -47,17 +49,75 @@ class ConvFigure(Figure):
     ``fig.convviz`` holds the artists tests and widgets need (grids, highlight
     rectangles, texts) and the scene that drew them.
 
+    In Jupyter it displays as a PNG whose output metadata carries an ``alt``
+    text (:meth:`alt_text`); the book's build (``_ext/convviz_alt.py``) writes
+    it into the ``<img>``.
+
     Examples
     --------
     >>> fig, ax = new_figure(3, 2)
     >>> isinstance(fig, ConvFigure), fig._repr_png_()[:4]
     (True, b'\x89PNG')
+    >>> data, meta = fig._repr_mimebundle_()
+    >>> sorted(data), sorted(meta["image/png"])
+    (['image/png', 'text/plain'], ['alt'])
     """
 
     convviz: Dict
 
     def _repr_png_(self):
         return figure_png(self, fast=False)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """PNG plus its alt text in the output metadata (IPython's (data, metadata) form)."""
+        alt = self.alt_text()
+        return {"image/png": self._repr_png_(), "text/plain": alt}, {"image/png": {"alt": alt}}
+
+    def alt_text(self, limit: int = 400) -> str:
+        """What the figure shows, for screen readers: its kind, then its titles and captions.
+
+        ``fig.convviz["alt"]`` overrides it; numbers printed in cells are left out.
+
+        Examples
+        --------
+        >>> from convviz.render import sliding_window
+        >>> alt = sliding_window(np.ones((4, 4)), np.ones((3, 3)), step=0).alt_text()
+        >>> alt.startswith("Sliding-window convolution."), "4×4 → 2×2" in alt
+        (True, True)
+        """
+        handles = getattr(self, "convviz", None) or {}
+        if handles.get("alt"):
+            return handles["alt"]
+        scene = handles.get("scene")
+        kind = ALT_KINDS.get(type(scene).__name__, "Figure") if scene is not None else "Figure"
+        seen, parts = set(), []
+        texts = list(self.texts) + ([self._suptitle] if getattr(self, "_suptitle", None) else [])
+        for ax in self.axes:
+            texts += [ax.title, ax.xaxis.label, ax.yaxis.label] + [a for a in ax.get_children() if hasattr(a, "get_text")]
+        for t in texts:
+            try:
+                s = " ".join(str(t.get_text()).split())
+            except Exception:  # pragma: no cover - an artist whose text is not a string
+                continue
+            if not s or s in seen or _NUMBER.fullmatch(s):
+                continue
+            seen.add(s)
+            parts.append(s)
+        text = f"{kind}. " + "; ".join(parts)
+        return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_NUMBER = re.compile(r"[-+−]?[\d.,·]*\d[\d.,]*|[·∑=×+−-]|")
+
+#: the first words of each scene's alt text
+ALT_KINDS = {
+    "SlidingWindowScene": "Sliding-window convolution",
+    "Im2colScene": "im2col: the windows of the input as the columns of a matrix, times the flattened kernel",
+    "Col2imScene": "Transposed convolution as a scatter-add of kernel stamps (col2im)",
+    "OverlapScene": "Overlap counts of a transposed convolution (how many stamps land on each output pixel)",
+    "JacobianScene": "Jacobian of a convolution",
+    "ConvMatrixScene": "Convolution matrix C",
+}
 
 
 def figure_png(fig: Figure, dpi: Optional[float] = None, fast: bool = True) -> bytes:

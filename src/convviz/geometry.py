@@ -313,7 +313,7 @@ class ConvGeometry(NamedTuple):
 
     @property
     def padded_hw(self) -> Tuple[int, int]:
-        """The input size after padding (for a transposed conv: the uncropped output)."""
+        """The input size after padding; for a transposed convolution, its uncropped output."""
         t, b, l, r = self.pads
         return (self.in_hw[0] + t + b, self.in_hw[1] + l + r)
 

@@ -8,11 +8,27 @@ Keeps the pages free of JavaScript errors, which tests/test_browser.py checks in
 * Sphinx 7.4 emits inline scripts that extensions register after the builder starts (sphinx-thebe,
   sphinx-togglebutton) twice, and the second ``const THEBE_JS_URL`` is a SyntaxError: keep the first copy;
 * Sphinx copies ``_static/`` only when it rewrites some page, so an edit of ``_static/custom.css`` alone
-  would never reach ``_build/html``: re-read the root page then.
+  would never reach ``_build/html``: re-read the root page then;
+* the live explorers (``convviz.widgets``): their files (``src/convviz/explorer/*.js|css``, package data)
+  are copied to ``_static/convviz-explorer/`` and loaded, as an ES module and a stylesheet, only on pages
+  that hold an explorer's static config (``<div class="convviz-explorer-static">``); the ipywidgets
+  widget-state JSON that MyST-NB would embed in such pages is dropped (the explorers do not need it, and
+  no widget manager is loaded: ``nb_ipywidgets_js: {}`` in _config.yml).
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+EXPLORER_STATIC = "convviz-explorer"
+WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
+
+
+def _explorer_assets() -> Path:
+    # the package data, found without importing convviz.widgets (which imports anywidget)
+    import convviz
+
+    return Path(convviz.__file__).resolve().parent / "explorer"
 
 
 def _default_light_mode(app, config) -> None:
@@ -49,8 +65,30 @@ def _static_changed(app, env, added, changed, removed) -> list[str]:
     return []
 
 
+def _explorer_page(app, pagename, templatename, context, doctree) -> None:
+    scripts = context.get("script_files")
+    if isinstance(scripts, list):
+        # no widget-state JSON in the page: the explorers carry their own config
+        scripts[:] = [js for js in scripts if getattr(js, "attributes", {}).get("type") != WIDGET_STATE_MIME]
+    if "convviz-explorer-static" in (context.get("body") or ""):
+        app.add_css_file(f"{EXPLORER_STATIC}/explorer.css")
+        app.add_js_file(f"{EXPLORER_STATIC}/mount.js", type="module")
+
+
+def _copy_explorer(app, exception) -> None:
+    if exception is not None or getattr(app.builder, "format", "") != "html":
+        return
+    out = Path(app.outdir) / "_static" / EXPLORER_STATIC
+    out.mkdir(parents=True, exist_ok=True)
+    for src in _explorer_assets().iterdir():
+        if src.suffix in (".js", ".css"):
+            shutil.copyfile(src, out / src.name)
+
+
 def setup(app):
     app.connect("config-inited", _default_light_mode)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("env-get-outdated", _static_changed)
+    app.connect("html-page-context", _explorer_page, priority=800)
+    app.connect("build-finished", _copy_explorer)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

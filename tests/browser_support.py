@@ -42,7 +42,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
-PAGE_WEIGHT_LIMIT = 2 * 1024 * 1024
+# issue 4/5: every page, with every file it loads (theme CSS/JS, fonts, figures), transfers at most 1 MB
+PAGE_WEIGHT_LIMIT = 1_000_000
 SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")
 
 # The only external requests the book may make, each with the way it degrades offline (checked by the tests):
@@ -50,7 +51,8 @@ SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")
 #   carry a widget snapshot: the widget output then shows the note drawn by _static/custom.css;
 # * Font Awesome 4 CSS, which matplotlib's to_jshtml animations link for their button icons: the theme ships
 #   its own Font Awesome, which draws the same icons (test_animations_step_and_play checks they show).
-# Anything else (MathJax included) must be served by the book itself.
+# Anything else must be served by the book itself (the math is KaTeX HTML written at build time, its CSS and fonts
+# are under _static/katex/).
 ALLOWED_EXTERNAL = (
     re.compile(r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/"),
     re.compile(r"^https://(cdn\.jsdelivr\.net|unpkg\.com)/npm/@jupyter-widgets/"),
@@ -252,7 +254,7 @@ class PageVisit:
 
     def weights(self, origin: str) -> tuple[int, int]:
         """(own bytes, total bytes): own = the HTML and every same-origin file it loads outside the shared
-        ``_static/`` folder (its figures, downloads, data); total adds the theme and MathJax files it loads."""
+        ``_static/`` folder (its figures, downloads, data); total adds the theme and KaTeX files it loads."""
         static = origin + "/_static/"
         own = total = 0
         for url, _, size in self.responses:
@@ -272,7 +274,7 @@ class PageVisit:
 
 
 def visit(context, server: BookServer, page: BookPage, offline: Offline):
-    """Open ``page`` in a new tab, wait for load and MathJax, and return (playwright page, PageVisit)."""
+    """Open ``page`` in a new tab, wait for load, fonts and images, and return (playwright page, PageVisit)."""
     tab = context.new_page()
     record = PageVisit(page, server.url(page.html))
     start_blocked = len(offline.blocked)
@@ -295,7 +297,7 @@ def visit(context, server: BookServer, page: BookPage, offline: Offline):
     tab.on("response", on_response)
     tab.on("requestfailed", on_failed)
     tab.goto(record.url, wait_until="load")
-    # MathJax typesets asynchronously after load; wait for it (no-op on pages without math)
+    # the math is prerendered (KaTeX at build time): wait for its web fonts; a MathJax page would be awaited too
     tab.evaluate(
         """async () => {
             if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
@@ -315,7 +317,7 @@ LAYOUT_JS = r"""(sel) => {
     const art = document.querySelector(sel).getBoundingClientRect();
     const clipped = [];
     for (const el of document.querySelectorAll(
-            `${sel} img, ${sel} table, ${sel} .animation, ${sel} mjx-container[display="true"]`)) {
+            `${sel} img, ${sel} table, ${sel} .animation, ${sel} .katex-display > .katex, ${sel} mjx-container[display="true"]`)) {
         const r = el.getBoundingClientRect();
         if (r.width === 0) continue;
         // the nearest box that scrolls sideways (cell outputs, wide-table wrappers) hides what sticks out of it
@@ -355,7 +357,7 @@ LAYOUT_JS = r"""(sel) => {
 
 
 # Characters that the browser draws as the missing-glyph box ("tofu"): each character of the visible text is
-# drawn on a canvas in its element's font and compared with a code point that no font has. MathJax output is
+# drawn on a canvas in its element's font and compared with a code point that no font has. Math output is
 # left out (it draws with its own web fonts). Returns [{char, code, font, where}] for the missing ones.
 MISSING_GLYPHS_JS = r"""(sel) => {
     const canvas = document.createElement('canvas');
@@ -369,7 +371,7 @@ MISSING_GLYPHS_JS = r"""(sel) => {
     };
     const byFont = new Map();
     const walker = document.createTreeWalker(document.querySelector(sel), NodeFilter.SHOW_TEXT, {
-        acceptNode: n => n.parentElement.closest('script, style, mjx-container, .MathJax, template')
+        acceptNode: n => n.parentElement.closest('script, style, .katex, mjx-container, .MathJax, template')
             ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
     });
     for (let n = walker.nextNode(); n; n = walker.nextNode()) {

@@ -1,20 +1,24 @@
 """Read the book as a reader would: the built HTML in headless Debian Chromium, with no network.
 
 Every page listed in ``_toc.yml`` is checked (new chapters are picked up as soon as they are listed):
-it loads with no JavaScript errors from the book's own code, its math is typeset by the locally served
-MathJax, its figures show, every matplotlib animation steps and plays, notebook pages link to Binder and
-Colab with the right path, every internal link and ``#anchor`` resolves, the page and its own files weigh
-at most 2 MB, and nothing in it is clipped at a 1280 px wide window. A full-page screenshot of each page is
+it loads with no JavaScript errors from the book's own code, its math is KaTeX HTML rendered at build time
+(no formula left as TeX, no KaTeX error, KaTeX's fonts served by the book), its figures show, every matplotlib animation steps and plays, notebook pages link to Binder and
+Colab with the right path, every internal link and ``#anchor`` resolves, the theme's buttons show their
+(inline SVG) icons and no page loads Font Awesome, the page with every file it loads transfers at most 1 MB with
+no failed request, and nothing in it is clipped at a 1280 px wide window. A full-page screenshot of each page is
 saved under ``_build/screenshots/`` (look at them), the page weights under ``_build/page_weights.txt``.
 
 All requests that do not go to the local server are aborted, so this is also the offline test: only the
 ipywidgets embed manager may come from a CDN, and then the widget output must show a readable note instead.
-Set CONVVIZ_BROWSER_NO_BUILD=1 to test an existing ``_build/html`` without rebuilding it first.
+Set CONVVIZ_BROWSER_NO_BUILD=1 to test an existing ``_build/html`` without rebuilding it first, or
+CONVVIZ_BROWSER_HTML=/path/to/_build/html to test a book built elsewhere (``scripts/build_book.sh --path-output
+DIR`` builds into DIR/_build/html); screenshots and the weight report then go next to that html folder.
 """
 from __future__ import annotations
 
 import os
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -24,8 +28,8 @@ pytestmark = pytest.mark.browser
 
 PAGES = bs.read_toc()
 PAGE_IDS = [p.docname for p in PAGES]
-BUILD = bs.REPO / "_build"
-HTML_DIR = BUILD / "html"
+HTML_DIR = Path(os.environ.get("CONVVIZ_BROWSER_HTML") or bs.REPO / "_build" / "html").resolve()
+BUILD = HTML_DIR.parent
 SCREENSHOTS = BUILD / "screenshots"
 WEIGHTS = BUILD / "page_weights.txt"
 
@@ -36,7 +40,7 @@ by_page = pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 @pytest.fixture(scope="session")
 def site():
     """An up-to-date ``_build/html`` (the strict build of ``make book``; cached execution keeps it quick)."""
-    if not os.environ.get("CONVVIZ_BROWSER_NO_BUILD"):
+    if not (os.environ.get("CONVVIZ_BROWSER_NO_BUILD") or os.environ.get("CONVVIZ_BROWSER_HTML")):
         result = bs.build_book()
         if result.returncode != 0:
             log = (result.stdout + result.stderr).splitlines()
@@ -145,35 +149,82 @@ def test_widget_snapshots_degrade_to_a_readable_note(page, open_page):
 
 # --------------------------------------------------------------------------------------------- math
 @by_page
-def test_math_is_typeset_by_local_mathjax(page, open_page, server):
-    tab, _ = open_page(page)
+def test_math_is_rendered_by_katex_at_build_time(page, open_page, server):
+    """Every formula is KaTeX HTML in the page (no math JavaScript), drawn in KaTeX's fonts from the book itself."""
+    tab, visit = open_page(page)
     info = tab.evaluate(
         r"""(sel) => {
             const art = document.querySelector(sel);
             const math = [...art.querySelectorAll('.math')];
-            const unrendered = math.filter(m => !m.querySelector('mjx-container'))
-                                   .map(m => m.textContent.trim().slice(0, 80));
-            const errors = [...art.querySelectorAll('mjx-merror')]
-                .map(e => e.getAttribute('data-mjx-error') || e.textContent);
+            const unrendered = math.filter(m => {
+                    const k = m.querySelector('.katex');
+                    const r = k && k.getBoundingClientRect();
+                    return !(k && k.querySelector('.katex-html') && r.width > 0 && r.height > 0);
+                }).map(m => m.textContent.trim().slice(0, 80));
+            const errors = [...document.querySelectorAll('.katex-error')]
+                .map(e => (e.getAttribute('title') || '') + ' ' + e.textContent.slice(0, 80));
             const clone = art.cloneNode(true);
-            clone.querySelectorAll('pre, code, script, style, textarea, mjx-container, .math')
+            clone.querySelectorAll('pre, code, script, style, textarea, .katex, .math, mjx-container')
                  .forEach(e => e.remove());
             const text = clone.textContent;
-            // TeX that MyST did not turn into math: \( \[ $$ \begin{...} or $...\command...$
+            // TeX that was not turned into math: \( \[ $$ \begin{...} or $...\command...$
             const raw = text.match(/\\\(|\\\[|\$\$|\\begin\{|\$[^$\n]{0,80}\\[a-zA-Z]+[^$\n]{0,80}\$/g) || [];
-            const scripts = [...document.querySelectorAll('script[src*="mathjax" i]')].map(s => s.src);
-            return {count: math.length, unrendered, errors, raw, scripts};
+            const scripts = [...document.querySelectorAll('script[src]')].map(s => s.src)
+                .filter(s => /mathjax|katex|tex-(chtml|svg|mml)/i.test(s));
+            const css = [...document.querySelectorAll('link[rel=stylesheet]')].map(l => l.href)
+                .filter(h => /katex/i.test(h));
+            const fonts = [...document.fonts].filter(f => /^"?KaTeX/.test(f.family))
+                .map(f => ({family: f.family, weight: f.weight, style: f.style, status: f.status}));
+            return {count: math.length, unrendered, errors, raw, scripts, css, fonts,
+                    mathjax: !!window.MathJax || !!document.querySelector('mjx-container')};
         }""",
         ARTICLE,
     )
-    assert not info["raw"], f"TeX left untypeset in the text: {info['raw'][:10]}"
+    assert not info["raw"], f"TeX left unrendered in the text: {info['raw'][:10]}"
+    assert not info["scripts"] and not info["mathjax"], f"math JavaScript on the page: {info['scripts']}"
     if info["count"] == 0:
         return
-    assert info["scripts"] and all(s.startswith(server.origin) for s in info["scripts"]), (
-        f"MathJax must be served by the book itself (offline), got {info['scripts']}"
+    assert not info["unrendered"], (
+        f"{len(info['unrendered'])}/{info['count']} formulas not rendered by KaTeX: {info['unrendered'][:5]}"
     )
-    assert not info["unrendered"], f"{len(info['unrendered'])}/{info['count']} formulas not typeset: {info['unrendered'][:5]}"
-    assert not info["errors"], f"MathJax reported TeX errors: {info['errors'][:5]}"
+    assert not info["errors"], f"KaTeX errors in the page: {info['errors'][:5]}"
+    assert info["css"] and all(h.startswith(server.origin + "/_static/") for h in info["css"]), (
+        f"KaTeX's stylesheet must be served by the book itself, got {info['css']}"
+    )
+    used = [f for f in info["fonts"] if f["status"] != "unloaded"]
+    assert used, "no KaTeX font loaded although the page has math"
+    broken = [f for f in used if f["status"] != "loaded"]
+    assert not broken, f"KaTeX fonts that did not load: {broken}"
+    font_urls = [url for url, _, _ in visit.responses if "/_static/katex/fonts/" in url]
+    assert font_urls and all(u.endswith(".woff2") for u in font_urls), f"KaTeX font requests: {font_urls}"
+
+
+@pytest.mark.parametrize("formula, ok", [
+    (r"\begin{aligned} y_{ij} &= \sum_{m,n} x_{i+m,\,j+n}\, w_{mn} \\ \lfloor x \rfloor \star \operatorname{conv} "
+     r"\end{aligned}", True),
+    (r"\frac{a}{b", False),  # unbalanced brace
+    (r"\notacommand{x}", False),  # unknown command
+])
+def test_katex_build_is_strict(tmp_path, formula, ok):
+    """_ext/convviz_katex.py: a formula KaTeX cannot render fails the Sphinx build (also without -W) and the
+    message names the page; a good one becomes KaTeX HTML."""
+    import subprocess
+    import sys
+
+    (tmp_path / "node_modules").symlink_to(bs.REPO / "node_modules")
+    (tmp_path / "conf.py").write_text(
+        f"import sys\nsys.path.insert(0, {str(bs.REPO / '_ext')!r})\n"
+        "extensions = ['sphinxcontrib.katex', 'convviz_katex']\n"
+    )
+    (tmp_path / "index.rst").write_text(f"Title\n=====\n\n.. math::\n\n   {formula}\n")
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(tmp_path), str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=300)
+    if ok:
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert 'class="katex-display"' in (tmp_path / "out" / "index.html").read_text()
+    else:
+        assert run.returncode != 0, "a formula KaTeX cannot render did not fail the build"
+        assert "index.rst" in run.stderr and "KaTeX" in run.stderr, run.stderr[-2000:]
 
 
 # --------------------------------------------------------------------------------------------- figures
@@ -303,12 +354,115 @@ def test_whole_site_crawl_has_no_broken_links(server, crawler, site):
 # --------------------------------------------------------------------------------------------- weight and layout
 @by_page
 def test_page_weight(page, open_page, server, site, weights):
+    """Issue 4/5: the page with every file it loads (theme, KaTeX, figures) transfers at most 1 MB, offline,
+    and none of its requests fails (a blocked CDN load counts as failed)."""
     _, visit = open_page(page)
     own, total = visit.weights(server.origin)
-    weights[page.docname] = (own, total, visit.gzip_total(server.origin, site))
-    assert own <= bs.PAGE_WEIGHT_LIMIT, (
-        f"{page.docname}: the page and its own files weigh {own / 1e6:.2f} MB (limit 2 MB)"
+    weights[page.docname] = (own, total, visit.gzip_total(server.origin, site), len(visit.responses))
+    failed = [f"{url} -> HTTP {status}" for url, status, _ in visit.responses if status >= 400]
+    failed += [f"{url} -> {why}" for url, why in visit.failed] + [f"{url} -> blocked (offline)" for url in visit.blocked]
+    assert not failed, "requests that failed:\n" + "\n".join(failed)
+    heaviest = sorted(visit.responses, key=lambda r: -r[2])[:5]
+    assert total <= bs.PAGE_WEIGHT_LIMIT, (
+        f"{page.docname}: {total / 1e6:.2f} MB in {len(visit.responses)} requests (limit 1 MB); heaviest: "
+        + ", ".join(f"{urllib.parse.urlparse(u).path.rsplit('/', 1)[-1][:40]} {n / 1e3:.0f} kB" for u, _, n in heaviest)
     )
+
+
+# --------------------------------------------------------------------------------------------- icons
+# The theme's buttons: (what, selector of the control, pages where it must exist: "all" or "notebook", window
+# width at which the theme shows it: the search field and the page-contents sidebar fold into header buttons
+# below 1200 px)
+THEME_BUTTONS = [
+    ("primary sidebar toggle", "button.primary-toggle", "all", 1280),
+    ("repository", ".article-header-buttons a[href*='github.com']", "all", 1280),
+    ("download", ".article-header-buttons .dropdown-download-buttons > button", "all", 1280),
+    ("fullscreen", ".article-header-buttons .btn-fullscreen-button", "all", 1280),
+    ("theme switch", ".article-header-buttons .theme-switch-button", "all", 1280),
+    ("search field", ".bd-sidebar-primary .search-button-field", "all", 1280),
+    ("launch (Binder/Colab)", ".article-header-buttons .dropdown-launch-buttons > button", "notebook", 1280),
+    ("search button", ".article-header-buttons .search-button", "all", 900),
+    ("secondary sidebar toggle", ".article-header-buttons button.secondary-toggle", "all", 900),
+]
+
+
+@by_page
+def test_theme_buttons_show_their_icons(page, open_page):
+    """Every theme button shows its icon (an inline SVG of non-zero size), and no Font Awesome is loaded."""
+    tab, visit = open_page(page)
+    problems = []
+    try:
+        for width in sorted({w for *_, w in THEME_BUTTONS}, reverse=True):
+            tab.set_viewport_size({"width": width, "height": bs.VIEWPORT["height"]})
+            for what, selector, where, w in THEME_BUTTONS:
+                if w != width or (where == "notebook" and not page.is_notebook):
+                    continue
+                found = tab.evaluate(
+                    """(sel) => [...document.querySelectorAll(sel)].map(b => {
+                        const icons = [...b.querySelectorAll('svg, img')].map(i => i.getBoundingClientRect())
+                            .filter(r => r.width >= 8 && r.height >= 8);
+                        const r = b.getBoundingClientRect();
+                        return {visible: r.width > 0 && r.height > 0, icons: icons.length};
+                    })""",
+                    selector,
+                )
+                if not found:
+                    problems.append(f"{what}: no {selector} on the page")
+                elif not any(b["visible"] and b["icons"] for b in found):
+                    problems.append(f"{what}: {selector} shows no icon at {width} px ({found})")
+    finally:
+        tab.set_viewport_size(bs.VIEWPORT)
+    # no Font Awesome element left for a script or webfont to draw, no fontawesome.js or webfont loaded
+    leftovers = tab.evaluate(
+        """() => [...document.querySelectorAll('i[class*="fa-"], span[class*="fa-"]')]
+                .filter(e => !e.children.length && /\\bfa(-solid|-regular|-brands|s|r|b)?\\b/.test(e.className))
+                .map(e => e.outerHTML.slice(0, 100))"""
+    )
+    if leftovers:
+        problems.append(f"Font Awesome elements not inlined as SVG: {leftovers[:5]}")
+    fontawesome = [url for url, _, _ in visit.responses if "fontawesome" in url.lower() or "/webfonts/fa-" in url]
+    fontawesome += [url for url in visit.blocked if "fontawesome" in url.lower() or "font-awesome" in url.lower()]
+    if fontawesome:
+        problems.append(f"the page requests Font Awesome: {fontawesome}")
+    scripts = tab.evaluate("() => [...document.scripts].map(s => s.src).filter(s => /fontawesome/i.test(s))")
+    if scripts:
+        problems.append(f"fontawesome script tags: {scripts}")
+    assert not problems, "\n".join(problems)
+
+
+def test_theme_buttons_work(open_page):
+    """On a chapter: the theme switch cycles light/dark/auto with a visible icon each time, the search button
+    opens the search dialog, and the download and launch menus open."""
+    page = next(p for p in PAGES if p.is_chapter)
+    tab, _ = open_page(page)
+    switch = tab.locator(".article-header-buttons .theme-switch-button").first
+    modes = []
+    for _ in range(3):
+        switch.click()
+        modes.append(tab.evaluate(
+            """() => { const m = document.documentElement.dataset.mode;
+                const icon = [...document.querySelectorAll('.article-header-buttons .theme-switch-button svg')]
+                    .find(s => s.getBoundingClientRect().width > 0);
+                return [m, icon ? icon.dataset.mode : null]; }"""
+        ))
+    assert sorted(m for m, _ in modes) == ["auto", "dark", "light"], f"theme switch modes: {modes}"
+    assert all(m == icon for m, icon in modes), f"the visible theme icon does not match the mode: {modes}"
+    tab.evaluate("() => { document.documentElement.dataset.mode = 'light'; localStorage.setItem('mode', 'light'); }")
+    tab.locator(".bd-sidebar-primary .search-button-field").first.click()
+    tab.locator("#pst-search-dialog[open] input[name=q]").first.wait_for(state="visible", timeout=5000)
+    tab.keyboard.press("Escape")
+    for menu in (".dropdown-download-buttons", ".dropdown-launch-buttons"):
+        toggle = tab.locator(f".article-header-buttons {menu} > button").first
+        toggle.click()
+        tab.locator(f".article-header-buttons {menu} .dropdown-menu a").first.wait_for(state="visible", timeout=5000)
+        icons = tab.evaluate(
+            """(sel) => [...document.querySelectorAll(sel + ' .dropdown-menu a')].map(a => {
+                const i = a.querySelector('svg, img'); const r = i ? i.getBoundingClientRect() : {width: 0};
+                return r.width > 0; })""",
+            f".article-header-buttons {menu}",
+        )
+        toggle.click()
+        assert icons and all(icons), f"{menu}: menu entries without a visible icon: {icons}"
 
 
 @by_page
@@ -333,22 +487,25 @@ def test_screenshot_and_nothing_clipped(page, browser, server, layout_notes):
 
 
 def test_page_weight_report(weights, open_page, server, site, capsys):
-    """Write the weights of every page (largest first) to _build/page_weights.txt and print them."""
+    """Write the weights of every page (largest first) to page_weights.txt next to the html folder and print them."""
     for page in PAGES:
         if page.docname not in weights:
             visit = open_page(page)[1]
-            weights[page.docname] = (*visit.weights(server.origin), visit.gzip_total(server.origin, site))
-    rows = sorted(weights.items(), key=lambda kv: -kv[1][0])
+            weights[page.docname] = (*visit.weights(server.origin), visit.gzip_total(server.origin, site),
+                                     len(visit.responses))
+    rows = sorted(weights.items(), key=lambda kv: -kv[1][1])
     lines = [
-        "Page weight = the HTML page plus every same-origin file it loads (limit: 2 MB for the page's own files;",
-        "'own' leaves out the theme and MathJax files under _static/ that every page shares and browsers cache).",
-        f"{'page':36s} {'own KB':>9s} {'all KB':>9s} {'all gzipped KB':>15s}",
+        "Page weight = the HTML page plus every same-origin file it loads, uncompressed as served (limit: 1 MB in all;",
+        "'own' leaves out the theme and KaTeX files under _static/ that every page shares and browsers cache).",
+        f"{'page':36s} {'requests':>8s} {'own KB':>9s} {'all KB':>9s} {'all gzipped KB':>15s}",
     ]
-    lines += [f"{name:36s} {own / 1024:9.1f} {total / 1024:9.1f} {gz / 1024:15.1f}" for name, (own, total, gz) in rows]
-    name, (own, total, gz) = rows[0]
-    lines.append(f"largest: {name}: {own / 1e6:.2f} MB own, {total / 1e6:.2f} MB with shared files ({gz / 1e6:.2f} MB gzipped)")
+    lines += [f"{name:36s} {n:8d} {own / 1024:9.1f} {total / 1024:9.1f} {gz / 1024:15.1f}"
+              for name, (own, total, gz, n) in rows]
+    name, (own, total, gz, n) = rows[0]
+    lines.append(f"largest: {name}: {total / 1e6:.2f} MB in all ({own / 1e6:.2f} MB own, {gz / 1e6:.2f} MB gzipped)")
     WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
     WEIGHTS.write_text("\n".join(lines) + "\n")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
-    assert all(own <= bs.PAGE_WEIGHT_LIMIT for own, _, _ in weights.values())
+    over = [f"{name}: {total / 1e6:.2f} MB" for name, (_, total, _, _) in rows if total > bs.PAGE_WEIGHT_LIMIT]
+    assert not over, "pages over 1 MB: " + ", ".join(over)

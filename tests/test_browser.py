@@ -8,8 +8,8 @@ Colab with the right path, every internal link and ``#anchor`` resolves, the the
 no failed request, and nothing in it is clipped at a 1280 px wide window. A full-page screenshot of each page is
 saved under ``_build/screenshots/`` (look at them), the page weights under ``_build/page_weights.txt``.
 
-All requests that do not go to the local server are aborted, so this is also the offline test: only the
-ipywidgets embed manager may come from a CDN, and then the widget output must show a readable note instead.
+All requests that do not go to the local server are aborted, so this is also the offline test: the explorers
+are mounted by the book's own mount.js, with no widget manager or widget state in the page.
 Set CONVVIZ_BROWSER_NO_BUILD=1 to test an existing ``_build/html`` without rebuilding it first, or
 CONVVIZ_BROWSER_HTML=/path/to/_build/html to test a book built elsewhere (``scripts/build_book.sh --path-output
 DIR`` builds into DIR/_build/html); screenshots and the weight report then go next to that html folder.
@@ -57,16 +57,13 @@ def server(site):
 
 @pytest.fixture(scope="session")
 def browser(server, tmp_path_factory):
-    """One Chromium for the whole session: (context, offline guard)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        context = bs.launch_context(p, tmp_path_factory.mktemp("chromium-profile"))
-        offline = bs.Offline(context, server.origin)
-        try:
-            yield context, offline
-        finally:
-            context.close()
+    """One Chromium for the whole session: (context, offline guard); the Playwright driver is the process's one."""
+    context = bs.launch_context(bs.playwright(), tmp_path_factory.mktemp("chromium-profile"))
+    offline = bs.Offline(context, server.origin)
+    try:
+        yield context, offline
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="session")
@@ -116,35 +113,29 @@ def test_page_loads_offline_without_errors(page, open_page, server):
     missing += [f"{url} -> {why}" for url, why in visit.failed]
     assert not missing, "the page loads files the build does not have:\n" + "\n".join(missing)
 
-    # offline: the book's own figures, math and animations need no CDN; only the widget manager may use one
+    # offline: the book's own figures, math, explorers and animations need no CDN
     forbidden = [url for url in visit.blocked if not bs.is_allowed_external(url)]
     assert not forbidden, "the page needs the network for:\n" + "\n".join(forbidden)
 
 
 @by_page
-def test_widget_snapshots_degrade_to_a_readable_note(page, open_page):
-    """Offline the ipywidgets manager (CDN) cannot load: each widget output must then say so in words."""
-    tab, visit = open_page(page)
-    notes = tab.evaluate(
-        """(mime) => [...document.querySelectorAll(`script[type="${mime}"]`)].map(s => {
-            const box = s.closest('.cell_output') || s.parentElement;
-            const rendered = box.querySelector('.widget-subarea, .jupyter-widgets');
-            const note = getComputedStyle(box, '::before').content;
-            return {rendered: !!rendered, note, height: box.getBoundingClientRect().height};
+def test_explorers_mount_offline_with_no_widget_state(page, open_page):
+    """Every explorer output is mounted by the page's own mount.js (no kernel, no widget manager, no network)."""
+    tab, _ = open_page(page)
+    found = tab.evaluate(
+        """(mime) => ({
+            static: document.querySelectorAll('.convviz-explorer-static').length,
+            mounted: document.querySelectorAll('.convviz-explorer-static .convviz-explorer').length,
+            fallbacks: [...document.querySelectorAll('.convviz-explorer-static .convviz-explorer-fallback')]
+                .filter(e => e.offsetParent !== null).length,
+            widget_views: document.querySelectorAll(`script[type="${mime}"]`).length,
+            widget_state: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
         })""",
         bs.WIDGET_VIEW_MIME,
     )
-    if not notes:
-        return  # no widget output on this page
-    manager_blocked = any("jupyter-widgets" in url for url in visit.blocked)
-    for i, n in enumerate(notes):
-        if n["rendered"]:
-            assert not manager_blocked, f"widget {i} rendered although its manager could not load"
-            continue
-        assert n["note"] not in ("none", "normal", "") and "widget" in n["note"].lower(), (
-            f"widget output {i} is empty offline: expected the note from _static/custom.css, got {n['note']!r}"
-        )
-        assert n["height"] >= 20, f"widget note {i} is not visible (height {n['height']})"
+    assert found["widget_views"] == 0 and found["widget_state"] == 0, f"widget manager data in the page: {found}"
+    assert found["mounted"] == found["static"], f"explorers not mounted: {found}"
+    assert found["fallbacks"] == 0, f"an explorer still shows its 'scripts not loaded' fallback: {found}"
 
 
 # --------------------------------------------------------------------------------------------- math
@@ -253,8 +244,9 @@ def test_animations_step_and_play(page, open_page):
     tab, _ = open_page(page)
     anims = tab.locator(f"{ARTICLE} div.animation")
     count = anims.count()
-    if page.is_chapter:
-        assert count >= 1, f"chapter {page.docname} has no animation"
+    if page.is_chapter:  # motion: a frame animation or a live explorer (which has its own play button)
+        explorers = tab.locator(f"{ARTICLE} .convviz-explorer").count()
+        assert count + explorers >= 1, f"chapter {page.docname} has neither an animation nor an explorer"
     problems = []
     for i in range(count):
         anim = anims.nth(i)
@@ -363,8 +355,10 @@ def test_page_weight(page, open_page, server, site, weights):
     failed += [f"{url} -> {why}" for url, why in visit.failed] + [f"{url} -> blocked (offline)" for url in visit.blocked]
     assert not failed, "requests that failed:\n" + "\n".join(failed)
     heaviest = sorted(visit.responses, key=lambda r: -r[2])[:5]
-    assert total <= bs.PAGE_WEIGHT_LIMIT, (
-        f"{page.docname}: {total / 1e6:.2f} MB in {len(visit.responses)} requests (limit 1 MB); heaviest: "
+    limit = bs.page_weight_limit(page.docname)
+    assert total <= limit, (
+        f"{page.docname}: {total / 1e6:.2f} MB in {len(visit.responses)} requests (limit {limit / 1e6:.2f} MB"
+        f"{'' if limit == bs.PAGE_WEIGHT_LIMIT else ': over the 1 MB target, must not grow'}); heaviest: "
         + ", ".join(f"{urllib.parse.urlparse(u).path.rsplit('/', 1)[-1][:40]} {n / 1e3:.0f} kB" for u, _, n in heaviest)
     )
 
@@ -507,5 +501,8 @@ def test_page_weight_report(weights, open_page, server, site, capsys):
     WEIGHTS.write_text("\n".join(lines) + "\n")
     with capsys.disabled():
         print("\n" + "\n".join(lines))
-    over = [f"{name}: {total / 1e6:.2f} MB" for name, (_, total, _, _) in rows if total > bs.PAGE_WEIGHT_LIMIT]
-    assert not over, "pages over 1 MB: " + ", ".join(over)
+    over = [f"{name}: {total / 1e6:.2f} MB" for name, (_, total, _, _) in rows if total > bs.page_weight_limit(name)]
+    assert not over, "pages over their limit: " + ", ".join(over)
+    target = [name for name, (_, total, _, _) in rows if total > bs.PAGE_WEIGHT_LIMIT]
+    assert sorted(target) == sorted(n for n in bs.PAGE_WEIGHT_OVER if n in dict(rows)), (
+        f"pages over the 1 MB target {sorted(target)} != the known list PAGE_WEIGHT_OVER: update it")

@@ -1,4 +1,5 @@
-"""The explorers in the built book (``make book`` output, or CONVVIZ_BOOK_HTML), in headless Chromium offline.
+"""The explorers in the built book (the strict build of ``make book``, cached; or CONVVIZ_BROWSER_HTML), in
+headless Chromium offline.
 
 On every page that holds explorers: each one is mounted from its static config (no kernel), shows
 convviz's numbers, responds to keyboard input (a slider) and pointer input (the step buttons) with the
@@ -12,21 +13,36 @@ from pathlib import Path
 
 import pytest
 
+import browser_support as bs
 from browser_support import REPO, is_allowed_external
 from convviz import widgets as cw
 from explorer_support import READ_EXPLORER_JS, assert_shows_convviz, explorer_page
 
 pytestmark = pytest.mark.browser
 
-SITE = Path(os.environ.get("CONVVIZ_BOOK_HTML", REPO / "_build" / "html"))
-PAGES = sorted(str(p.relative_to(SITE)) for p in SITE.rglob("*.html")
-               if "convviz-explorer-static" in p.read_text(encoding="utf-8", errors="replace")) if SITE.is_dir() else []
+SITE = Path(os.environ.get("CONVVIZ_BROWSER_HTML") or REPO / "_build" / "html")
+PAGES = [p for p in bs.read_toc() if p.is_notebook]
 
 
-@pytest.mark.skipif(not PAGES, reason=f"no built book with explorers under {SITE} (run `make book`)")
-@pytest.mark.parametrize("path", PAGES)
-def test_book_explorers_are_live_offline(path):
-    with explorer_page(SITE, "/" + path) as (tab, server, log):
+@pytest.fixture(scope="module")
+def site():
+    """The strict build (cached execution: quick when test_browser.py has just built it)."""
+    if not (os.environ.get("CONVVIZ_BROWSER_NO_BUILD") or os.environ.get("CONVVIZ_BROWSER_HTML")):
+        result = bs.build_book()
+        if result.returncode != 0:
+            pytest.fail("jupyter-book build failed:\n" + "\n".join((result.stdout + result.stderr).splitlines()[-80:]),
+                        pytrace=False)
+    return SITE
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.docname for p in PAGES])
+def test_book_explorers_are_live_offline(page, site):
+    path = page.html
+    if "convviz-explorer-static" not in (site / path).read_text(encoding="utf-8"):
+        if page.is_chapter:
+            pytest.fail(f"chapter {page.docname} has no live explorer")
+        return  # an appendix without explorers
+    with explorer_page(site, "/" + path) as (tab, server, log):
         tab.wait_for_selector(".convviz-explorer-static .convviz-explorer canvas.cvx-grid")
         n = tab.locator(".convviz-explorer-static").count()
         assert tab.locator(".convviz-explorer").count() == n and n >= 1

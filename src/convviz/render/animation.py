@@ -167,6 +167,11 @@ def animate(scene: Scene, fps: float = 2.0, dpi: float = 80, max_frames: int = 3
             dpi = max(40, dpi * math.sqrt(ratio) * 0.95)
     size_px = (int(round(fig.get_figwidth() * dpi)), int(round(fig.get_figheight() * dpi)))
     n = len(frames)
+    if hasattr(fig, "alt_text"):  # the frame <img> says what the animation shows (screen readers, the book)
+        import html as _html
+
+        alt = _html.escape(f"Animation, {n} steps. " + fig.alt_text(), quote=True)
+        html = re.sub(r'<img id="(_anim_img[^"]*)"', lambda m: f'<img id="{m.group(1)}" alt="{alt}"', html, count=1)
     fig.clear()  # drop the artists now; nothing else holds the figure
     scene.fig = None
     if len(html.encode("utf-8")) > max_bytes:

@@ -350,3 +350,48 @@ def test_random_interaction_keeps_convvizs_numbers(tab):
             assert_shows_convviz(shown)
         assert not log["page"] and not log["console"], (log["page"], log["console"])
     assert page.evaluate("window.leaked") == 0
+
+
+def test_view_rendered_before_it_is_attached_draws_the_real_colours(tab):
+    """JupyterLab may call render() with an element that is not in the document yet: the colours cannot be
+    read from the stylesheet then. The grids must be redrawn with the real colours once the element is
+    attached (a palette read while detached used to be cached: every grid stayed one flat grey)."""
+    page, _ = tab
+    cfg = cw.explore_conv(input_size=5, padding=1).config()
+    corners = page.evaluate(
+        """async ([src, state]) => {
+            const url = URL.createObjectURL(new Blob([src], {type: 'text/javascript'}));
+            const mod = await import(url);
+            const {localModel} = await import('/_static/convviz-explorer/mount.js');
+            const frames = (n) => new Promise((res) => { const f = () => (--n ? requestAnimationFrame(f) : res()); requestAnimationFrame(f); });
+            document.documentElement.dataset.theme = 'dark';  // not the light defaults a detached view falls back to
+            const hosts = [];
+            const mount = (attachFirst) => {
+                const el = document.createElement('div');
+                hosts.push(el);
+                if (attachFirst) document.body.appendChild(el);
+                mod.default.render({model: localModel(JSON.parse(JSON.stringify(state))), el});
+                return el;
+            };
+            const ref = mount(true);
+            const late = mount(false);
+            await frames(3);
+            document.body.appendChild(late);  // attached only now, as an output area does
+            await frames(6);
+            const corner = (el) => [...el.querySelectorAll('canvas.cvx-grid')].map((c) => {
+                const cell = Number(c.dataset.cell), px = (r, q) => [...c.getContext('2d').getImageData(
+                    Math.round((1 + q * cell + 3) * devicePixelRatio), Math.round((1 + r * cell + 3) * devicePixelRatio), 1, 1).data].slice(0, 3).join(',');
+                const seen = new Set(), d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                for (let j = 0; j < d.length; j += 4 * 7) seen.add((d[j] << 16) | (d[j + 1] << 8) | d[j + 2]);
+                return [c.dataset.grid, px(0, 0), px(1, 1), seen.size];
+            });
+            const out = {ref: corner(ref), late: corner(late)};
+            hosts.forEach((h) => h.remove());
+            document.documentElement.dataset.theme = 'light';
+            return out;
+        }""",
+        [cw.Explorer()._esm, cfg],
+    )
+    assert corners["late"], corners
+    assert all(n >= 4 for *_, n in corners["late"]), f"grids drawn flat: {corners['late']}"
+    assert [c[:3] for c in corners["late"]] == [c[:3] for c in corners["ref"]], corners

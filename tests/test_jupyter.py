@@ -343,7 +343,10 @@ def test_keyboard_moves_a_slider_and_the_kernel_sees_it(ran):
         after = view_text(page, i)
         assert after["sliders"][slider_name] == before["sliders"][slider_name] + 1, \
             f"{name}: ArrowRight on the {slider_name} slider of explorer {i} did not move it ({before['sliders']} -> {after['sliders']})"
-        assert after["formula"] != before["formula"], f"{name}: explorer {i}: the numbers did not change after {slider_name}+1"
+        # the numbers change, or (ch3's TF SAME explorers: stride 3 cannot reach their output_size) the
+        # explorer shows convviz's message for the new combination, as the pointer test accepts too
+        assert after["formula"] != before["formula"] or after["error"], \
+            f"{name}: explorer {i}: neither the numbers nor the message changed after {slider_name}+1"
         # the keys stayed in the explorer: JupyterLab did not leave command mode / move the cell selection
         assert page.evaluate("() => document.activeElement && document.activeElement.name") == slider_name
     tab.shot(f"{name}-keyboard")
@@ -426,6 +429,11 @@ def test_setting_a_trait_from_python_redraws(ran):
     tab.shot(f"{name}-python-trait")
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 2/5, open: with widget support installed JupyterLab renders the widget view, which has no fallback; "
+    "with 'No Kernel' its widget manager waits forever ('Loading widget...'), with a kernel but no saved model it "
+    "shows 'model not found'. Saved widget state plus a fresh kernel does restore live explorers. strict: this "
+    "test fails the suite the day it starts passing, so the marker cannot outlive the bug."))
 def test_saved_notebook_reopened_without_a_kernel(ran, browser, lab):
     """Save, then open the saved file where no kernel can start: the explorer's output must not be an
     error. Reports what it shows (the widget view needs a live model; the text/html fallback is what a

@@ -14,6 +14,14 @@ const MAX_TERMS = 27;
 const NUM_CELLS = 144;   // a grid with more cells shows no numbers (the value is the fill's strength)
 const NUM_BUDGET = 640;  // numbered cells per explorer: keeps a parameter change within one frame
 
+// Lumino (JupyterLab, Notebook 7) matches its key bindings from the event target upwards and stops at the
+// first element carrying data-lm-suppress-shortcuts. Notebook 7 listens on document in the capture phase
+// (before any handler of ours runs), and the command-mode arrow bindings' selector ends in ":focus", which
+// the focused slider itself matches: the attribute must be on every focusable element, not only the root.
+const SUPPRESS = "data-lm-suppress-shortcuts";
+function keepKeys(container) {
+  for (const e of container.querySelectorAll("input, select, button, textarea, canvas, [tabindex]")) e.setAttribute(SUPPRESS, "true");
+}
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 function fmt(v) {
   if (v === null || v === undefined) return "";
@@ -52,7 +60,7 @@ function gridData(spec) {
 function canvasHTML(d) {
   const W = d.cols * d.cell + 2, H = d.rows * d.cell + 2;
   return `<canvas class="cvx-grid" data-grid="${d.key}" data-cell="${d.cell}" data-rows="${d.rows}" data-cols="${d.cols}" ` +
-    `width="${W}" height="${H}" style="width:${W}px;height:${H}px" tabindex="0" role="img" ` +
+    `width="${W}" height="${H}" style="width:${W}px;height:${H}px" tabindex="0" role="img" ${SUPPRESS}="true" ` +
     `aria-label="${esc(d.label)}: ${d.rows} by ${d.cols}; arrow keys move the cursor, the line below the grids shows its value"></canvas>`;
 }
 
@@ -79,11 +87,21 @@ function parseColor(s) {
   return m ? m.slice(0, 3).map(Number) : [128, 128, 128];
 }
 const mixRGB = (a, b, t) => `rgb(${[0, 1, 2].map((i) => Math.round(a[i] * t + b[i] * (1 - t))).join(",")})`;
-function palette(root) {
-  const cs = getComputedStyle(root), v = (n) => parseColor(cs.getPropertyValue(`--cvx-${n}`));
-  const P = {};
+// explorer.css's light defaults: used while the root's style cannot be read (not attached to the document
+// yet, or the stylesheet not applied yet); such a palette is provisional and is re-read once it can be
+const FALLBACK = { bg: "#ffffff", text: "#111111", muted: "#5a5a5a", line: "#6e6e6e", input: "#0077BB", kernel: "#EE7733",
+                   output: "#009988", padding: "#BBBBBB", gradient: "#AA3377", highlight: "#CC3311", overlap: "#332288" };
+function palette(root, colors = {}) {
+  const cs = root.isConnected ? getComputedStyle(root) : null;
+  const P = { complete: !!cs };
+  const v = (n) => {
+    const s = cs ? cs.getPropertyValue(`--cvx-${n}`).trim() : "";
+    if (s) return parseColor(s);
+    P.complete = false;
+    return parseColor(colors[n] || FALLBACK[n]);
+  };
   for (const n of ["input", "kernel", "output", "padding", "gradient", "highlight", "overlap", "bg", "text", "muted", "line"]) P[n] = v(n);
-  P.mix = parseFloat(cs.getPropertyValue("--cvx-mix")) / 100 || 0.24;
+  P.mix = (cs && parseFloat(cs.getPropertyValue("--cvx-mix")) / 100) || 0.24;
   P.css = (n) => `rgb(${P[n].join(",")})`;
   const hatch = (bgT, lineW) => {
     const off = document.createElement("canvas");
@@ -233,7 +251,7 @@ function render({ model, el }) {
   const hatch = "pad", xhatch = "crop"; // hatch kinds (the patterns are drawn in drawGrid)
   const root = document.createElement("div");
   root.className = "convviz-explorer";
-  root.setAttribute("data-lm-suppress-shortcuts", "true"); // JupyterLab / Notebook 7: keys stay here
+  root.setAttribute(SUPPRESS, "true"); // JupyterLab / Notebook 7: keys stay here (see keepKeys)
   el.appendChild(root);
   const mode0 = model.get("mode") || "conv";
   root.dataset.mode = mode0;
@@ -273,6 +291,7 @@ function render({ model, el }) {
     `<div class="cvx-panels"></div>` +
     `<div class="cvx-detail" aria-live="polite"></div>` +
     `<div class="cvx-code"></div>`;
+  keepKeys(root);
   const $ = (s) => root.querySelector(s);
   const panels = $(".cvx-panels"), detail = $(".cvx-detail"), errorBox = $(".cvx-error");
   const stepInput = $("input[name=step]");
@@ -284,7 +303,10 @@ function render({ model, el }) {
   const dirty = new Set();   // grids to redraw at the next flush()
 
   // ----------------------------------------------------------------- model <-> controls
-  const set = (name, value) => { model.set(name, value); model.save_changes(); };
+  // a model restored from saved widget state without a kernel has no comm: ipywidgets' save_changes then
+  // throws ("no comm channel defined"); the view still follows the local value
+  const save = () => { try { model.save_changes(); } catch (_) { /* no kernel: local only */ } };
+  const set = (name, value) => { model.set(name, value); save(); };
   for (const input of root.querySelectorAll(".cvx-controls input[type=range]")) {
     input.addEventListener("input", () => set(input.name, Number(input.value)));
   }
@@ -403,7 +425,7 @@ function render({ model, el }) {
     drawPanels();
     const step = Math.min(Math.max(0, model.get("step") || 0), state.steps - 1);
     stepInput.max = String(state.steps - 1);
-    if (step !== model.get("step")) { model.set("step", step); model.save_changes(); }
+    if (step !== model.get("step")) { model.set("step", step); save(); }
     drawStep();
     if (hover && grids[hover[0]]) link(...hover);
     flush();
@@ -413,7 +435,7 @@ function render({ model, el }) {
     errorBox.hidden = !msg;
     errorBox.textContent = msg ? "⚠ " + msg : "";
     root.classList.toggle("cvx-invalid", !!msg);
-    if ((model.get("error") || "") !== msg) { model.set("error", msg); model.save_changes(); }
+    if ((model.get("error") || "") !== msg) { model.set("error", msg); save(); }
   }
 
   let widthNow = 0; // the root's width, kept by the ResizeObserver (reading clientWidth here would force a layout)
@@ -434,9 +456,25 @@ function render({ model, el }) {
     grids = {};
     for (const c of panels.querySelectorAll("canvas.cvx-grid")) registerOne(c);
   }
+  // the palette is kept only once it was read from the attached, styled root; a provisional one (drawn
+  // from the model's colors and explorer.css's defaults) is re-read at the next frames until it is complete
+  let palTries = 0, palPending = false;
   function pal() {
-    if (!P) P = palette(root);
+    if (!P) {
+      P = palette(root, model.get("colors") || {});
+      if (!P.complete && !palPending) { palPending = true; palTries = 0; requestAnimationFrame(recheckPalette); }
+    }
     return P;
+  }
+  function recheckPalette() {
+    palPending = false;
+    if (!P || P.complete) return;
+    const q = palette(root, model.get("colors") || {});
+    if (q.complete) {
+      P = q;
+      for (const g of Object.values(grids)) dirty.add(g);
+      flush();
+    } else if (++palTries < 600) { palPending = true; requestAnimationFrame(recheckPalette); } // ~10 s; later redraws retry
   }
   function flush() {
     if (!dirty.size) return;
@@ -580,6 +618,7 @@ function render({ model, el }) {
       `<div class="cvx-codeline"><span>PyTorch</span><pre class="cvx-torch">${esc(c.torch)}</pre><button type="button" data-copy="cvx-torch">copy</button></div>` +
       `<div class="cvx-codeline"><span>TensorFlow</span><pre class="cvx-tf">${esc(c.tf)}</pre><button type="button" data-copy="cvx-tf">copy</button></div>` +
       (c.note ? `<div class="cvx-note">${esc(c.note)}</div>` : "");
+    keepKeys($(".cvx-code"));
   }
   $(".cvx-code").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-copy]");
@@ -888,6 +927,7 @@ function render({ model, el }) {
     ro = new ResizeObserver(() => {
       const w = root.clientWidth; // layout is up to date when resize observers run
       widthNow = w;
+      if (P && !P.complete) { P = null; for (const g of Object.values(grids)) dirty.add(g); flush(); } // now attached
       if (state && Math.abs(w - lastWidth) > 24) { drawPanels(); drawStep(); flush(); }
     });
     ro.observe(root);

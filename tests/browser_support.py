@@ -169,6 +169,11 @@ def expected_launch_urls(page: BookPage, root: Path = REPO) -> LaunchTargets:
 
 
 # --------------------------------------------------------------------------------------------- build and serve
+def html_dir() -> Path:
+    """The book the browser tests read: ``CONVVIZ_BROWSER_HTML`` or this checkout's ``_build/html``."""
+    return Path(os.environ.get("CONVVIZ_BROWSER_HTML") or REPO / "_build" / "html").resolve()
+
+
 def build_book(root: Path = REPO, timeout: float = 3000) -> subprocess.CompletedProcess:
     """The strict build of ``make book`` (scripts/build_book.sh); jupyter-cache makes it quick when
     neither a notebook nor src/convviz changed."""

@@ -16,9 +16,7 @@ DIR`` builds into DIR/_build/html); screenshots and the weight report then go ne
 """
 from __future__ import annotations
 
-import os
 import urllib.parse
-from pathlib import Path
 
 import pytest
 
@@ -28,7 +26,7 @@ pytestmark = pytest.mark.browser
 
 PAGES = bs.read_toc()
 PAGE_IDS = [p.docname for p in PAGES]
-HTML_DIR = Path(os.environ.get("CONVVIZ_BROWSER_HTML") or bs.REPO / "_build" / "html").resolve()
+HTML_DIR = bs.html_dir()
 BUILD = HTML_DIR.parent
 SCREENSHOTS = BUILD / "screenshots"
 WEIGHTS = BUILD / "page_weights.txt"
@@ -37,18 +35,6 @@ by_page = pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
 
 
 # --------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="session")
-def site():
-    """An up-to-date ``_build/html`` (the strict build of ``make book``; cached execution keeps it quick)."""
-    if not (os.environ.get("CONVVIZ_BROWSER_NO_BUILD") or os.environ.get("CONVVIZ_BROWSER_HTML")):
-        result = bs.build_book()
-        if result.returncode != 0:
-            log = (result.stdout + result.stderr).splitlines()
-            pytest.fail("jupyter-book build failed:\n" + "\n".join(log[-150:]), pytrace=False)
-    assert (HTML_DIR / "index.html").is_file(), f"no book in {HTML_DIR}"
-    return HTML_DIR
-
-
 @pytest.fixture(scope="session")
 def server(site):
     with bs.BookServer(site) as srv:

@@ -8,31 +8,17 @@ loads no widget manager or require.js and logs no console error.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
 import browser_support as bs
-from browser_support import REPO, is_allowed_external
+from browser_support import is_allowed_external
 from convviz import widgets as cw
 from explorer_support import READ_EXPLORER_JS, assert_shows_convviz, explorer_page
 
 pytestmark = pytest.mark.browser
 
-SITE = Path(os.environ.get("CONVVIZ_BROWSER_HTML") or REPO / "_build" / "html")
 PAGES = [p for p in bs.read_toc() if p.is_notebook]
-
-
-@pytest.fixture(scope="module")
-def site():
-    """The strict build (cached execution: quick when test_browser.py has just built it)."""
-    if not (os.environ.get("CONVVIZ_BROWSER_NO_BUILD") or os.environ.get("CONVVIZ_BROWSER_HTML")):
-        result = bs.build_book()
-        if result.returncode != 0:
-            pytest.fail("jupyter-book build failed:\n" + "\n".join((result.stdout + result.stderr).splitlines()[-80:]),
-                        pytrace=False)
-    return SITE
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.docname for p in PAGES])

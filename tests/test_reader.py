@@ -13,8 +13,6 @@ Screenshots: ``_build/screenshots/reader/<page>-<width>-<theme>.png`` (look at t
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +21,7 @@ import browser_support as bs
 pytestmark = pytest.mark.browser
 
 PAGES = bs.read_toc()
-HTML_DIR = Path(os.environ.get("CONVVIZ_BROWSER_HTML") or bs.REPO / "_build" / "html").resolve()
+HTML_DIR = bs.html_dir()
 SHOTS = HTML_DIR.parent / "screenshots" / "reader"
 SMALLEST_LABEL_PX = 9 * 100 / 72  # 9 pt at the renderers' 100 dpi
 MIN_SCALE = 9 / SMALLEST_LABEL_PX
@@ -65,17 +63,6 @@ READER_JS = r"""() => {
         images, texts, explorers,
     };
 }"""
-
-
-@pytest.fixture(scope="session")
-def site():
-    if not (os.environ.get("CONVVIZ_BROWSER_NO_BUILD") or os.environ.get("CONVVIZ_BROWSER_HTML")):
-        result = bs.build_book()
-        if result.returncode != 0:
-            pytest.fail("jupyter-book build failed:\n" + "\n".join((result.stdout + result.stderr).splitlines()[-80:]),
-                        pytrace=False)
-    assert (HTML_DIR / "index.html").is_file()
-    return HTML_DIR
 
 
 @pytest.fixture(scope="session")

@@ -42,17 +42,6 @@ def explorer_page(directory: Path, path: str = "/", width: int = 1280, height: i
             context.close()
 
 
-def _transpose_geometry(in_hw, k_hw, **kw):
-    """convviz's transpose_geometry, wherever it lives (being moved from convviz.ops to convviz.geometry)."""
-    fn = getattr(cg, "transpose_geometry", None)
-    if fn is None:
-        from convviz.ops import transpose_geometry as fn
-    res = fn(in_hw, k_hw, **kw)
-    if hasattr(res, "output_padding"):  # new API: one ConvGeometry carrying output_padding
-        return res, tuple(res.output_padding)
-    return res
-
-
 def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
@@ -85,52 +74,51 @@ def reference(cfg: dict) -> dict:
             y = cv.conv2d(x[None], w, stride, padding, dilation)[0]
     except ValueError as exc:
         return {"error": str(exc)}
-    if True:
-        if mode == "transpose":
-            op, osz = tup(cfg["output_padding"]), tup(cfg["output_size"])
-            g, opp = _transpose_geometry((H, W), w.shape[2:], stride=stride, padding=padding, output_padding=op,
-                                          dilation=dilation, output_size=osz)
-            yd = cv.conv_transpose2d_direct(x[None], w, stride, padding, op, dilation, osz)[0]
-            s, d, k = _pair(stride), _pair(dilation), w.shape[2:]
-            pads = g.pads
-            specs = ["same", "same"] if isinstance(padding, str) and padding.lower() == "same" else _specs(padding, pads)
-            if osz is not None:
-                specs = _specs(padding, pads) if not isinstance(padding, str) else [padding, padding]
-            valid = [cv.transpose_output_sizes((H, W)[a], k[a], s[a], specs[a], d[a]) for a in (0, 1)]
-            counts = cv.conv_transpose2d(np.ones((1, 1, H, W)), np.ones((1, 1) + tuple(k)), stride, 0, opp, dilation)[0, 0]
-            e = [d[a] * (k[a] - 1) for a in (0, 1)]
-            dpads = [e[0] - pads[0], e[0] - pads[1] + opp[0], e[1] - pads[2], e[1] - pads[3] + opp[1]]
-            if osz is None:
-                fspec = [padding if isinstance(padding, str) else tuple(pads[2 * a:2 * a + 2]) for a in (0, 1)]
-                formula = [cv.describe_transpose((H, W)[a], k[a], s[a], fspec[a], _pair(op)[a], d[a]) for a in (0, 1)]
-            else:
-                formula = [cv.describe_transpose((H, W)[a], k[a], s[a], tuple(pads[2 * a:2 * a + 2]), opp[a], d[a])
-                           for a in (0, 1)]
-            return {"outHW": list(g.in_hw), "pads": list(pads), "outputPadding": list(opp), "validSizes": valid,
-                    "y": tolist(y), "counts": tolist(counts), "directY": tolist(yd), "directPads": dpads,
-                    "z": tolist(cv.zero_insert(x[None], stride)[0]), "formula": formula}
+    if mode == "transpose":
+        op, osz = tup(cfg["output_padding"]), tup(cfg["output_size"])
+        g = cg.transpose_geometry((H, W), w.shape[2:], stride=stride, padding=padding, output_padding=op,
+                                  dilation=dilation, output_size=osz)
+        opp = g.output_padding
+        yd = cv.conv_transpose2d_direct(x[None], w, stride, padding, op, dilation, osz)[0]
         s, d, k = _pair(stride), _pair(dilation), w.shape[2:]
-        pads = cg.resolve_padding(padding, (H, W), k, s, d)
-        outHW = [cv.conv_output_size((H, W)[a], k[a], s[a], tuple(pads[2 * a:2 * a + 2]), d[a]) for a in (0, 1)]
-        formula = [cv.describe_conv((H, W)[a], k[a], s[a], tuple(pads[2 * a:2 * a + 2]), d[a]) for a in (0, 1)]
-        out = {"outHW": outHW, "pads": list(pads), "y": tolist(y), "formula": formula}
-        # probes: the window of one output cell, the outputs one input pixel feeds, the inputs one weight multiplies
-        n, (pi, pj), (ti, tj) = cfg["probe"]["step"], cfg["probe"]["pixel"], cfg["probe"]["tap"]
-        cols = cv.im2col(x[None], tuple(k), stride, padding, dilation)[0]
-        out["window"] = tolist(cols[:, n % cols.shape[1]])
-        onehot = np.zeros((1, 1, H, W))
-        onehot[0, 0, pi % H, pj % W] = 1
-        fed = cv.conv2d(onehot, np.ones((1, 1) + tuple(k)), stride, padding, dilation)[0, 0]
-        out["feeds"] = sorted(map(list, zip(*np.nonzero(fed))))
-        tap = np.zeros((1, 1) + tuple(k))
-        tap[0, 0, ti % k[0], tj % k[1]] = 1
-        hit = cv.conv2d_backprop_input((1, 1, H, W), tap, np.ones((1, 1) + tuple(outHW)), stride, padding, dilation)[0, 0]
-        out["multiplies"] = sorted(map(list, zip(*np.nonzero(hit))))
-        if mode == "gradient":
-            delta = np.asarray(cfg["delta"], float)
-            out["dx"] = tolist(cv.conv2d_backprop_input((1, C, H, W), w, delta[None], stride, padding, dilation)[0])
-            out["dw"] = tolist(cv.conv2d_backprop_filter(x[None], w.shape, delta[None], stride, padding, dilation))
-        return out
+        pads = g.pads
+        specs = ["same", "same"] if isinstance(padding, str) and padding.lower() == "same" else _specs(padding, pads)
+        if osz is not None:
+            specs = _specs(padding, pads) if not isinstance(padding, str) else [padding, padding]
+        valid = [cv.transpose_output_sizes((H, W)[a], k[a], s[a], specs[a], d[a]) for a in (0, 1)]
+        counts = cv.conv_transpose2d(np.ones((1, 1, H, W)), np.ones((1, 1) + tuple(k)), stride, 0, opp, dilation)[0, 0]
+        dpads = list(cg.direct_padding(g))
+        if osz is None:
+            fspec = [padding if isinstance(padding, str) else tuple(pads[2 * a:2 * a + 2]) for a in (0, 1)]
+            formula = [cv.describe_transpose((H, W)[a], k[a], s[a], fspec[a], _pair(op)[a], d[a]) for a in (0, 1)]
+        else:
+            formula = [cv.describe_transpose((H, W)[a], k[a], s[a], tuple(pads[2 * a:2 * a + 2]), opp[a], d[a])
+                       for a in (0, 1)]
+        return {"outHW": list(g.in_hw), "pads": list(pads), "outputPadding": list(opp), "validSizes": valid,
+                "y": tolist(y), "counts": tolist(counts), "directY": tolist(yd), "directPads": dpads,
+                "z": tolist(cv.zero_insert(x[None], stride)[0]), "formula": formula}
+    s, d, k = _pair(stride), _pair(dilation), w.shape[2:]
+    pads = cg.resolve_padding(padding, (H, W), k, s, d)
+    outHW = [cv.conv_output_size((H, W)[a], k[a], s[a], tuple(pads[2 * a:2 * a + 2]), d[a]) for a in (0, 1)]
+    formula = [cv.describe_conv((H, W)[a], k[a], s[a], tuple(pads[2 * a:2 * a + 2]), d[a]) for a in (0, 1)]
+    out = {"outHW": outHW, "pads": list(pads), "y": tolist(y), "formula": formula}
+    # probes: the window of one output cell, the outputs one input pixel feeds, the inputs one weight multiplies
+    n, (pi, pj), (ti, tj) = cfg["probe"]["step"], cfg["probe"]["pixel"], cfg["probe"]["tap"]
+    cols = cv.im2col(x[None], tuple(k), stride, padding, dilation)[0]
+    out["window"] = tolist(cols[:, n % cols.shape[1]])
+    onehot = np.zeros((1, 1, H, W))
+    onehot[0, 0, pi % H, pj % W] = 1
+    fed = cv.conv2d(onehot, np.ones((1, 1) + tuple(k)), stride, padding, dilation)[0, 0]
+    out["feeds"] = sorted(map(list, zip(*np.nonzero(fed))))
+    tap = np.zeros((1, 1) + tuple(k))
+    tap[0, 0, ti % k[0], tj % k[1]] = 1
+    hit = cv.conv2d_backprop_input((1, 1, H, W), tap, np.ones((1, 1) + tuple(outHW)), stride, padding, dilation)[0, 0]
+    out["multiplies"] = sorted(map(list, zip(*np.nonzero(hit))))
+    if mode == "gradient":
+        delta = np.asarray(cfg["delta"], float)
+        out["dx"] = tolist(cv.conv2d_backprop_input((1, C, H, W), w, delta[None], stride, padding, dilation)[0])
+        out["dw"] = tolist(cv.conv2d_backprop_filter(x[None], w.shape, delta[None], stride, padding, dilation))
+    return out
 
 
 def _partial_counts(H, W, k, stride, dilation, opp, n):
@@ -270,9 +258,10 @@ def expected_grids(state: dict) -> dict:
             out[f"y{o}"] = y[o]
         for c in range(x.shape[0]):
             out[f"x{c}"] = x[c]
-        g, opp = _transpose_geometry(x.shape[1:], w.shape[2:], stride=s, padding=p,
-                                     output_padding=tup(state["output_padding"]), dilation=d,
-                                     output_size=tup(state["output_size"]))
+        g = cg.transpose_geometry(x.shape[1:], w.shape[2:], stride=s, padding=p,
+                                  output_padding=tup(state["output_padding"]), dilation=d,
+                                  output_size=tup(state["output_size"]))
+        opp = g.output_padding
         H, W = x.shape[1:]
         out["n"] = np.asarray(_partial_counts(H, W, w.shape[2:], s, d, opp, state["step"] + 1))
         return out

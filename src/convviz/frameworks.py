@@ -12,6 +12,7 @@ import numpy as np
 
 from .check import to_numpy
 from .geometry import ConvGeometry, conv_geometry, transpose_geometry
+from .validate import shape4
 
 __all__ = [
     "nchw_to_nhwc",
@@ -105,9 +106,9 @@ def _4d(a):
     return a[None, None] if a.ndim == 2 else a
 
 
-def _shape4(shape):
-    shape = tuple(shape)
-    return (1, 1) + shape if len(shape) == 2 else shape
+def _shape4(shape, name="shape"):
+    """A 2-entry (H, W) or 4-entry shape as 4 entries (convviz's own check)."""
+    return shape4(shape, name, "NCHW")[0]
 
 
 def _conv(in_hw, k_hw, stride, padding, dilation) -> ConvGeometry:

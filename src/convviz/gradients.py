@@ -54,6 +54,13 @@ def _pad(a: np.ndarray, pads) -> np.ndarray:
     return np.pad(a, ((0, 0), (0, 0), (t, b), (l, r)))
 
 
+def _kernel_gradient(padded, upstream, g) -> np.ndarray:
+    """``conv2d(padded^T, upstream^T, stride=d, dilation=s)^T``, first ``kh x kw`` entries: the kernel
+    gradient of a convolution whose (padded) input is ``padded`` and whose output gradient is ``upstream``."""
+    kh, kw = g.kernel_hw
+    return _swap(conv2d(_swap(padded), _swap(upstream), stride=g.dilation, dilation=g.stride)[:, :, :kh, :kw])
+
+
 def _delta(delta, expected_shape):
     D, _ = as_4d(delta, "delta", "NCHW")
     if D.shape != tuple(expected_shape):
@@ -92,13 +99,10 @@ def conv2d_gradients(x, w, delta, stride=1, padding=0, dilation=1) -> Gradients:
     X, W, _ = operands(x, w, transposed=False)
     g = conv_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, dilation=dilation)
     D = _delta(delta, (X.shape[0], W.shape[0]) + g.out_hw)
-    t, b, l, r = g.pads
     # rows/columns of the padded input that no window reaches: the transposed conv must add them back
     rest = tuple((g.padded_hw[a] - g.span_hw[a]) % g.stride[a] for a in (0, 1))
     dx = conv_transpose2d(D, W, stride=g.stride, padding=g.pads, output_padding=rest, dilation=g.dilation)
-    kh, kw = g.kernel_hw
-    dw = _swap(conv2d(_swap(_pad(X, g.pads)), _swap(D), stride=g.dilation, dilation=g.stride)[:, :, :kh, :kw])
-    return Gradients(dx, dw, D.sum(axis=(0, 2, 3)))
+    return Gradients(dx, _kernel_gradient(_pad(X, g.pads), D, g), D.sum(axis=(0, 2, 3)))
 
 
 def conv_transpose2d_gradients(x, w, delta, stride=1, padding=0, output_padding=0, dilation=1,
@@ -134,6 +138,6 @@ def conv_transpose2d_gradients(x, w, delta, stride=1, padding=0, output_padding=
     # first H x W entries: with output_padding >= stride (PyTorch allows it when d > s) the rows
     # beyond the last reachable one would convolve to more than H rows
     dx = conv2d(D, W, stride=g.stride, padding=g.pads, dilation=g.dilation)[:, :, : X.shape[2], : X.shape[3]]
-    kh, kw = g.kernel_hw
-    dw = _swap(conv2d(_swap(_pad(D, g.pads)), _swap(X), stride=g.dilation, dilation=g.stride)[:, :, :kh, :kw])
-    return Gradients(dx, dw, D.sum(axis=(0, 2, 3)))
+    # the forward convolution of this layer reads pad(delta) and writes x: its kernel gradient, whose
+    # (O, C) = (C_in, C_out) layout is the transposed layer's weight layout
+    return Gradients(dx, _kernel_gradient(_pad(D, g.pads), X, g), D.sum(axis=(0, 2, 3)))

@@ -13,7 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import validate
+from . import ops, validate
 from .geometry import ConvGeometry, conv_geometry, transpose_geometry
 from .validate import as_4d, check_bytes, operands, shape4
 
@@ -88,7 +88,7 @@ def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
     input for ``*-kernel``).  It depends only on shapes and geometry, so it is
     cached (see :data:`convviz.validate.JACOBIAN_CACHE_BYTES`): notebooks ask for the same geometry again and again.
     """
-    n, cx = x_shape[:2]
+    n = x_shape[0]
     n_idx = np.arange(n)[:, None, None, None]
     if kind.startswith("conv2d"):
         o, c, kh, kw = w_shape
@@ -99,11 +99,9 @@ def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
         c_idx = np.arange(c)[None, None, :, None]
         row = ((n_idx * o + o_idx) * ho + oy) * wo + ox
         if kind == "conv2d-input":
-            shape = (n, o, ho, wo, n, c, h, w)
             col = ((n_idx * c + c_idx) * h + iy) * w + ix
             src = ((o_idx * c + c_idx) * kh + ki) * kw + kj
         else:
-            shape = (n, o, ho, wo, o, c, kh, kw)
             col = ((o_idx * c + c_idx) * kh + ki) * kw + kj
             src = ((n_idx * c + c_idx) * h + iy) * w + ix
     else:
@@ -115,13 +113,12 @@ def _pattern(kind: str, x_shape, w_shape, g: ConvGeometry):
         ci_idx = np.arange(ci)[None, None, :, None]
         row = ((n_idx * co + co_idx) * out_h + iy) * out_w + ix
         if kind == "conv_transpose2d-input":
-            shape = (n, co, out_h, out_w, n, ci, h, w)
             col = ((n_idx * ci + ci_idx) * h + oy) * w + ox
             src = ((ci_idx * co + co_idx) * kh + ki) * kw + kj
         else:
-            shape = (n, co, out_h, out_w, ci, co, kh, kw)
             col = ((ci_idx * co + co_idx) * kh + ki) * kw + kj
             src = ((n_idx * ci + ci_idx) * h + oy) * w + ox
+    shape = _dense_shape(kind, x_shape, w_shape, g)
     ncols = int(np.prod(shape[4:]))
     dest, src = np.broadcast_arrays(row * ncols + col, src)
     # each (output, wrt) pair is hit by exactly one tap, so plain assignment suffices
@@ -170,8 +167,6 @@ def jacobian(op, x, w, wrt: str = "input", **params) -> np.ndarray:
            [2., 3., 0.],
            [0., 0., 0.]]))
     """
-    from . import ops
-
     name = op if isinstance(op, str) else next((n for n in _OPS if op is getattr(ops, n)), None)
     if name not in _OPS:
         raise ValueError(f"op must be conv2d or conv_transpose2d (function or name), got {op!r}")

@@ -23,6 +23,7 @@ import os
 import re
 import subprocess
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -306,6 +307,23 @@ class PageVisit:
         return total
 
 
+def wait_until_quiet(tab, pending: dict, quiet_ms: int = 500, timeout_s: float = 60.0) -> None:
+    """Wait until no request of ``tab`` has been in flight for ``quiet_ms``; fail naming the pending ones."""
+    deadline = time.monotonic() + timeout_s
+    quiet_since = None
+    while True:
+        now = time.monotonic()
+        if pending:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif (now - quiet_since) * 1000 >= quiet_ms:
+            return
+        if now > deadline:
+            raise AssertionError(f"requests still pending after {timeout_s:.0f} s: {sorted(pending.values())}")
+        tab.wait_for_timeout(50)  # lets Playwright deliver the request events
+
+
 def visit(context, server: BookServer, page: BookPage, offline: Offline):
     """Open ``page`` in a new tab, wait for load, fonts and images, and return (playwright page, PageVisit)."""
     tab = context.new_page()
@@ -325,8 +343,21 @@ def visit(context, server: BookServer, page: BookPage, offline: Offline):
         if req.url.startswith(server.origin):
             record.failed.append((req.url, req.failure or ""))
 
+    # requests in flight, tracked here instead of Playwright's "networkidle" (which once hung for 30 s in CI
+    # on a fully loaded page: with our own count a timeout can at least name the requests still pending)
+    pending: dict = {}
+
+    def on_request(req) -> None:
+        pending[id(req)] = req.url
+
+    def on_done(req) -> None:
+        pending.pop(id(req), None)
+
     tab.on("console", on_console)
     tab.on("pageerror", lambda err: record.page_errors.append(str(err)))
+    tab.on("request", on_request)
+    tab.on("requestfinished", on_done)
+    tab.on("requestfailed", on_done)
     tab.on("response", on_response)
     tab.on("requestfailed", on_failed)
     tab.goto(record.url, wait_until="load")
@@ -338,7 +369,7 @@ def visit(context, server: BookServer, page: BookPage, offline: Offline):
             await Promise.all([...document.images].map(img => img.decode().catch(() => null)));
         }"""
     )
-    tab.wait_for_load_state("networkidle")
+    wait_until_quiet(tab, pending)
     record.blocked = offline.blocked[start_blocked:]
     return tab, record
 

@@ -81,7 +81,7 @@ def _copy_explorer(app, exception) -> None:
     out = Path(app.outdir) / "_static" / EXPLORER_STATIC
     out.mkdir(parents=True, exist_ok=True)
     for src in _explorer_assets().iterdir():
-        if src.suffix in (".js", ".css"):
+        if src.suffix in (".js", ".css") and src.name != "nokernel.js":  # nokernel.js: Jupyter only
             shutil.copyfile(src, out / src.name)
 
 

@@ -13,7 +13,10 @@ they are invalid (``w.error`` and the explorer then show convviz's ValueError te
 
 The same module runs without a kernel: the widget's ``text/html`` representation is a JSON config that
 ``explorer/mount.js`` mounts with a small local model, which is what the static book shows
-(``_ext/convviz_html.py`` ships the files into ``_static/convviz-explorer/``).
+(``_ext/convviz_html.py`` ships the files into ``_static/convviz-explorer/``). In Jupyter each explorer
+displays a second, hidden output after the widget (:func:`nokernel_html`): when JupyterLab or Notebook 7
+cannot render the widget view (a saved notebook reopened without a kernel), it mounts that same static
+explorer in its place.
 """
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ import traitlets as t
 from . import style
 
 __all__ = ["explore_conv", "explore_transpose", "explore_gradient", "Explorer", "ASSET_DIR",
-           "LIMITS", "PARAMS", "esm_source", "static_html"]
+           "LIMITS", "PARAMS", "esm_source", "static_html", "nokernel_html"]
 
 ASSET_DIR = Path(__file__).resolve().parent / "explorer"
 #: explorer limits (beyond convviz's own rules), the same as LIMITS in core.js
@@ -198,6 +201,16 @@ class Explorer(anywidget.AnyWidget):
         data["text/html"] = self.static_html()
         return (data, meta) if meta is not None else data
 
+    def _ipython_display_(self):
+        # two outputs: the widget, then its stand-in for JupyterLab and Notebook 7 without a kernel (there
+        # the widget view waits for a kernel forever: ipywidgets#3773); the stand-in stays empty otherwise
+        from IPython.display import display
+
+        bundle = self._repr_mimebundle_()
+        data, meta = bundle if isinstance(bundle, tuple) else (bundle, {})
+        display(data, metadata=meta or {}, raw=True)
+        display({"text/html": nokernel_html(self.config()), "text/plain": ""}, raw=True)
+
 
 def static_html(config: dict) -> str:
     """The explorer for a page without a kernel: a JSON config that explorer/mount.js turns into a live view."""
@@ -208,6 +221,35 @@ def static_html(config: dict) -> str:
         f"<script type='application/json'>{payload}</script>"
         "<div class='convviz-explorer-fallback'><em>Interactive convviz explorer: it runs in the browser "
         "(JavaScript) and appears here once the page's convviz-explorer scripts load.</em></div></div>"
+    )
+
+
+NOKERNEL_CLASS = "convviz-explorer-nokernel"
+
+
+def _nokernel_script() -> str:
+    return (ASSET_DIR / "nokernel.js").read_text(encoding="utf-8")
+
+
+def nokernel_html(config: dict) -> str:
+    """The stand-in output shown after an explorer in Jupyter: hidden and inert while the widget view
+    above it is live; when that view cannot render (a saved notebook reopened without a kernel, where
+    JupyterLab shows "Loading widget..." or "Error displaying widget"), it mounts the same static
+    explorer the book uses, from the code and config it carries. Its script runs only in a trusted
+    notebook (one the reader ran and saved); anywhere else it shows nothing. The book's build drops it."""
+    import base64
+
+    mount = (ASSET_DIR / "mount.js").read_text(encoding="utf-8")
+    css = (ASSET_DIR / "explorer.css").read_text(encoding="utf-8")
+
+    def b64(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    css, script = (text.replace("</", "<\\/") for text in (css, _nokernel_script()))  # no early </style>
+    return (
+        f"<div class='{NOKERNEL_CLASS}' hidden data-esm='{b64(esm_source())}' data-mount='{b64(mount)}'>"
+        f"<template><style>{css}</style>{static_html(config)}</template>"
+        f"<script>{script}</script></div>"
     )
 
 

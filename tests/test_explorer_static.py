@@ -8,10 +8,13 @@ no console errors, no failed or blocked requests.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 import convviz as cv
+from convviz import style
 from convviz import widgets as cw
 from explorer_support import READ_EXPLORER_JS, assert_shows_convviz, explorer_page, hover_cell, write_static_page
 
@@ -395,3 +398,59 @@ def test_view_rendered_before_it_is_attached_draws_the_real_colours(tab):
     assert corners["late"], corners
     assert all(n >= 4 for *_, n in corners["late"]), f"grids drawn flat: {corners['late']}"
     assert [c[:3] for c in corners["late"]] == [c[:3] for c in corners["ref"]], corners
+
+
+def test_signed_grids_use_the_one_diverging_scale(tab):
+    """A kernel with negative weights is coloured as convviz.style.value_scale colours it (the matplotlib
+    figures' scale): diverging, centred at 0, so -2 is as strong as +2 and -1 is never lighter than 0."""
+    from matplotlib.colors import to_rgb
+
+    page, _ = tab
+    sobel = np.array([[1, 0, -1], [2, 0, -2], [1, 0, -1]], float)
+    cfg = cw.explore_conv(np.arange(25.0).reshape(5, 5) % 4, sobel).config()
+    cells = page.evaluate(
+        """async ([src, state]) => {
+            const url = URL.createObjectURL(new Blob([src], {type: 'text/javascript'}));
+            const mod = await import(url);
+            const {localModel} = await import('/_static/convviz-explorer/mount.js');
+            const frames = (n) => new Promise((res) => { const f = () => (--n ? requestAnimationFrame(f) : res()); requestAnimationFrame(f); });
+            const el = document.createElement('div');
+            document.body.appendChild(el);
+            mod.default.render({model: localModel(state), el});
+            await frames(4);
+            const out = {};
+            for (const c of el.querySelectorAll('canvas.cvx-grid')) {
+                const cell = Number(c.dataset.cell), vals = JSON.parse(c.dataset.values), ctx = c.getContext('2d');
+                const off = Math.max(4, Math.round(cell * 0.18));
+                out[c.dataset.grid] = vals.map((row, r) => row.map((v, q) => [v, [...ctx.getImageData(
+                    Math.round((1 + q * cell + off) * devicePixelRatio), Math.round((1 + r * cell + off) * devicePixelRatio), 1, 1).data].slice(0, 3)]));
+            }
+            el.remove();
+            return out;
+        }""",
+        [cw.Explorer()._esm, cfg],
+    )
+    kernels = [g for g, rows in cells.items() if sorted(v for row in rows for v, _ in row) == sorted(sobel.ravel())]
+    assert kernels, f"no grid shows the kernel: {list(cells)}"
+    cmap, norm, signed = style.value_scale(sobel, "kernel")
+    assert signed
+    colour = {}
+    for v, rgb in (cell for row in cells[kernels[0]] for cell in row):
+        want = np.round(np.array(to_rgb(cmap(norm(v)))) * 255)
+        assert np.abs(np.array(rgb) - want).max() <= 4, f"weight {v}: drawn {rgb}, value_scale gives {want.tolist()}"
+        colour[v] = np.array(rgb, float)
+
+    def lum(c):
+        return float(c @ [0.2126, 0.7152, 0.0722])
+
+    assert lum(colour[-1]) < lum(colour[0]) and lum(colour[1]) < lum(colour[0])
+    assert lum(colour[-2]) < lum(colour[-1]) and lum(colour[2]) < lum(colour[1])
+
+
+def test_css_and_js_defaults_are_the_style_legend():
+    """The explorer's signed scale is convviz.style.DIVERGING_COLORS, in the stylesheet and in the JS fallback."""
+    css = (cw.ASSET_DIR / "explorer.css").read_text()
+    js = (cw.ASSET_DIR / "explorer.js").read_text()
+    light = re.search(r"--cvx-diverging:\s*(#[^;]+);", css).group(1)  # the first (light) declaration
+    assert [c.strip().upper() for c in light.split(",")] == [c.upper() for c in style.DIVERGING_COLORS]
+    assert ", ".join(style.DIVERGING_COLORS) in js

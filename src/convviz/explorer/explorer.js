@@ -2,8 +2,10 @@
 //
 // The same module runs in Jupyter (anywidget's model, synced with the Python traits of
 // convviz.widgets) and in the static book (mount.js builds a small local model from a JSON config).
-// All arithmetic comes from core.js; this file only draws SVG/DOM and wires input events.
+// All arithmetic comes from core.js; this file only draws (canvas, DOM) and wires input events.
 // Every displayed number is also in the DOM (data-value attributes), so tests read them back.
+// An update: the handlers compute and write the DOM's numbers and text at once (only what changed, no layout
+// reads); the canvases are painted in the next animation frame, once for all events of that frame.
 import { ConvvizError, LIMITS, compute, conv, configFrom, deltaFor, inputFeeds, runningCounts, weightInputs,
          windowOf, zeros3 } from "./core.js";
 
@@ -29,14 +31,20 @@ function fmt(v) {
   const a = Math.abs(v);
   return a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
+/** Write a DOM property only when it changes (a same-value write still invalidates style or layout). */
+function setProp(el, name, value) { if (el[name] !== value) el[name] = value; }
 const pyPad = (p) => (Array.isArray(p) ? "(" + p.join(", ") + ")" : typeof p === "string" ? `"${p}"` : String(p));
 const pairText = (v) => (v[0] === v[1] ? String(v[0]) : `(${v[0]}, ${v[1]})`);
 
 // ------------------------------------------------------------------------------------- grids
 // Each grid is one <canvas> (a parameter change redraws thousands of cells within a frame, which SVG
 // elements could not). Its numbers stay in the DOM: data-values (JSON rows) and data-marks (highlights).
+// Two layers: the base (fills, lines, numbers) is drawn into an offscreen canvas once per data / size /
+// palette; the grid's canvas shows a copy of it with the highlights (window, links, cursor) on top, so a
+// step or a hover copies one image and draws a few cells. (A second canvas on top for the highlights costs
+// more: every canvas on the page is a composited layer that each frame's commit visits.)
 
-/** Grid data from a spec {key, rows, cols, cell, value(r, c), cls(r, c), label, budget}. */
+/** Grid data from a spec {key, rows, cols, cell, value(r, c), cls(r, c), label, budget, range}. */
 function gridData(spec) {
   const { key, rows, cols, cell } = spec;
   const vals = [], cls = [];
@@ -54,26 +62,50 @@ function gridData(spec) {
   // numbers in cells at small sizes; larger grids show the value as the strength of the fill
   const showNums = cell >= 15 && rows * cols <= NUM_CELLS && (spec.budget ? spec.budget.take(rows * cols) : true);
   const sig = `${rows}x${cols}@${cell}${showNums ? "n" : ""}|${vals.join(";")}|${cls.join(";")}`;
-  return { key, label: spec.label, rows, cols, cell, vals, cls, showNums, lo, hi, sig };
+  // range: the values the colour scale must cover (the grid's own, or more: a running sum's final values)
+  const [rlo, rhi] = spec.range || [lo, hi];
+  let role = null;
+  for (let r = 0; r < rows && !role; r++) for (let c = 0; c < cols && !role; c++) role = kindOf(cls[r][c]).role || null;
+  return { key, label: spec.label, rows, cols, cell, vals, cls, showNums, lo, hi, sig, role,
+           slo: Math.min(lo, rlo), shi: Math.max(hi, rhi), scale: 0 };
+}
+
+/** The colour scale of a figure's grids, as convviz.style.value_scale decides it for the figures: a range
+ *  that goes below 0 is signed, drawn on the one diverging scale on [-m, m], m the largest magnitude (shared
+ *  by the grids of a figure, so that equal numbers have equal colours); d.scale = m, or 0 (unsigned). */
+function shareScale(ds) {
+  let lo = Infinity, hi = -Infinity;
+  for (const d of ds) { lo = Math.min(lo, d.slo); hi = Math.max(hi, d.shi); }
+  const m = lo < 0 ? Math.max(-lo, hi) : 0;
+  for (const d of ds) { d.scale = m; d.sig += `|s${m}`; }
+  return m;
 }
 
 function canvasHTML(d) {
-  const W = d.cols * d.cell + 2, H = d.rows * d.cell + 2;
+  const W = d.cols * d.cell + 2, H = d.rows * d.cell + 2, dpr = window.devicePixelRatio || 1;
   return `<canvas class="cvx-grid" data-grid="${d.key}" data-cell="${d.cell}" data-rows="${d.rows}" data-cols="${d.cols}" ` +
-    `width="${W}" height="${H}" style="width:${W}px;height:${H}px" tabindex="0" role="img" ${SUPPRESS}="true" ` +
+    `width="${Math.round(W * dpr)}" height="${Math.round(H * dpr)}" style="width:${W}px;height:${H}px" tabindex="0" role="img" ${SUPPRESS}="true" ` +
     `aria-label="${esc(d.label)}: ${d.rows} by ${d.cols}; arrow keys move the cursor, the line below the grids shows its value"></canvas>`;
 }
 
-let BUDGET = null, BUILT = null; // per drawPanels call: the numbers budget, and {grids: key -> data, captions}
+const minus = (v) => fmt(v).replace(/^-/, "−");
+function scaleHTML(m) {
+  return m ? `<span class="cvx-ftitle-sep"> </span><span class="cvx-scale" role="img" aria-label="colour: the signed scale, ` +
+    `blue below 0, neutral at 0, red above 0, from ${minus(-m)} to ${fmt(m)}"><span>${minus(-m)}</span><i></i><span>0</span><i class="cvx-pos"></i><span>${fmt(m)}</span></span>` : "";
+}
+
+let BUDGET = null, BUILT = null; // per drawPanels call: the numbers budget, and {grids: key -> data, captions, scales}
 function figureHTML(title, grids, cls = "") {
   BUILT.captions.push(title);
-  const body = grids.map((g) => {
-    g.budget = BUDGET;
-    const d = gridData(g);
-    BUILT.grids.set(g.key, d);
-    return `<div class="cvx-gwrap" data-key="${g.key}"><div class="cvx-glabel">${esc(g.label)}</div>${canvasHTML(d)}</div>`;
+  const ds = grids.map((g) => { g.budget = BUDGET; return gridData(g); });
+  const m = shareScale(ds);
+  BUILT.scales.push(m);
+  const body = ds.map((d) => {
+    BUILT.grids.set(d.key, d);
+    return `<div class="cvx-gwrap" data-key="${d.key}"><div class="cvx-glabel">${esc(d.label)}</div>${canvasHTML(d)}</div>`;
   }).join("");
-  return `<figure class="cvx-fig ${cls}"><figcaption>${title}</figcaption><div class="cvx-figgrids">${body}</div></figure>`;
+  return `<figure class="cvx-fig ${cls}"><figcaption data-scale="${m}"><span class="cvx-ftitle">${title}</span>${scaleHTML(m)}</figcaption>` +
+    `<div class="cvx-figgrids">${body}</div></figure>`;
 }
 
 // colours: the CSS variables of the root (role colours from convviz.style, theme-dependent surfaces)
@@ -86,23 +118,37 @@ function parseColor(s) {
   const m = s.match(/[\d.]+/g);
   return m ? m.slice(0, 3).map(Number) : [128, 128, 128];
 }
+const colorList = (s) => (String(s || "").match(/#[0-9a-f]{3,8}\b|rgba?\([^)]*\)/gi) || []).map(parseColor);
 const mixRGB = (a, b, t) => `rgb(${[0, 1, 2].map((i) => Math.round(a[i] * t + b[i] * (1 - t))).join(",")})`;
 // explorer.css's light defaults: used while the root's style cannot be read (not attached to the document
-// yet, or the stylesheet not applied yet); such a palette is provisional and is re-read once it can be
+// yet, or the stylesheet not applied yet); such a palette is provisional and is re-read once it can be.
+// diverging: convviz.style.DIVERGING_COLORS (Paul Tol's BuRd without its darkest ends), the scale of signed grids
 const FALLBACK = { bg: "#ffffff", text: "#111111", muted: "#5a5a5a", line: "#6e6e6e", input: "#0077BB", kernel: "#EE7733",
-                   output: "#009988", padding: "#BBBBBB", gradient: "#AA3377", highlight: "#CC3311", overlap: "#332288" };
+                   output: "#009988", padding: "#BBBBBB", gradient: "#AA3377", highlight: "#CC3311", overlap: "#332288",
+                   diverging: "#4393C3, #92C5DE, #D1E5F0, #F7F7F7, #FDDBC7, #F4A582, #D6604D" };
+const LUT = 256; // matplotlib's colormap resolution (LinearSegmentedColormap N)
+let PALETTES = 0;
 function palette(root, colors = {}) {
   const cs = root.isConnected ? getComputedStyle(root) : null;
-  const P = { complete: !!cs };
-  const v = (n) => {
+  const P = { complete: !!cs, id: ++PALETTES };
+  const css = (n) => {
     const s = cs ? cs.getPropertyValue(`--cvx-${n}`).trim() : "";
-    if (s) return parseColor(s);
-    P.complete = false;
-    return parseColor(colors[n] || FALLBACK[n]);
+    if (!s) P.complete = false;
+    return s || colors[n] || FALLBACK[n];
   };
-  for (const n of ["input", "kernel", "output", "padding", "gradient", "highlight", "overlap", "bg", "text", "muted", "line"]) P[n] = v(n);
+  for (const n of ["input", "kernel", "output", "padding", "gradient", "highlight", "overlap", "bg", "text", "muted", "line"]) P[n] = parseColor(css(n));
   P.mix = (cs && parseFloat(cs.getPropertyValue("--cvx-mix")) / 100) || 0.24;
   P.css = (n) => `rgb(${P[n].join(",")})`;
+  // the diverging scale as matplotlib samples it: LUT entries, linear between evenly spaced stops
+  let stops = colorList(css("diverging"));
+  if (stops.length < 2) stops = colorList(FALLBACK.diverging);
+  const ns = stops.length - 1;
+  P.div = Array.from({ length: LUT }, (_, i) => {
+    const x = (i / (LUT - 1)) * ns, k = Math.min(ns - 1, Math.floor(x)), f = x - k;
+    return `rgb(${[0, 1, 2].map((j) => Math.round(stops[k][j] * (1 - f) + stops[k + 1][j] * f)).join(",")})`;
+  });
+  // Normalize(-m, m) then the colormap's lookup: floor(x * N), x = 1 -> N - 1
+  P.signed = (v, m) => P.div[Math.max(0, Math.min(LUT - 1, Math.floor(((v / m + 1) / 2) * LUT)))];
   const hatch = (bgT, lineW) => {
     const off = document.createElement("canvas");
     off.width = off.height = 8;
@@ -135,50 +181,74 @@ function kindOf(cls) {
   }
   return k;
 }
+const FONT = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace';
+const fontSize = (cell) => Math.max(8, Math.min(13, Math.floor(cell * 0.45)));
 
-/** Draw one grid object {canvas, d, marks: Map(index -> Set(cls)), box, cursor} with palette P. */
-function drawGrid(g, P) {
-  const { d } = g, cell = d.cell, dpr = window.devicePixelRatio || 1;
-  const W = d.cols * cell + 2, H = d.rows * cell + 2;
-  if (g.canvas.width !== Math.round(W * dpr) || g.canvas.height !== Math.round(H * dpr)) {
-    g.canvas.width = Math.round(W * dpr); g.canvas.height = Math.round(H * dpr);
+// A canvas's backing store is only ever enlarged: reallocating it (a new shared image in Chromium) costs
+// more than drawing the grid, and a parameter change resizes most grids. A larger store is shown clipped to
+// the grid (CSS box = the grid): at devicePixelRatio 1 with object-fit: none, at other ratios with
+// object-view-box where the browser has it; elsewhere the store is resized to the grid exactly.
+const VIEWBOX = typeof CSS !== "undefined" && !!CSS.supports && CSS.supports("object-view-box", "inset(0px)");
+function fitCanvas(cv, W, H, dpr) {
+  const nw = Math.round(W * dpr), nh = Math.round(H * dpr), clip = dpr === 1 || VIEWBOX;
+  if (clip ? cv.width < nw : cv.width !== nw) cv.width = clip ? Math.max(nw, cv.width) : nw;
+  if (clip ? cv.height < nh : cv.height !== nh) cv.height = clip ? Math.max(nh, cv.height) : nh;
+  const st = cv.style, w = `${W}px`, h = `${H}px`;
+  if (st.width !== w) st.width = w;
+  if (st.height !== h) st.height = h;
+  const fit = dpr === 1 ? "none" : "";
+  if (st.objectFit !== fit) st.objectFit = fit;
+  if (VIEWBOX) {
+    const vb = dpr === 1 || (cv.width === nw && cv.height === nh) ? "" : `inset(0px ${cv.width - nw}px ${cv.height - nh}px 0px)`;
+    if (st.objectViewBox !== vb) st.objectViewBox = vb;
   }
-  const x = g.ctx;
+  return [nw, nh];
+}
+
+/** The base layer of grid g into its offscreen canvas g.base: fills, grid lines, numbers, dashes. */
+function drawBase(g, P, dpr) {
+  const { d } = g, cell = d.cell, W = d.cols * cell + 2, H = d.rows * cell + 2;
+  const nw = Math.round(W * dpr), nh = Math.round(H * dpr);
+  const b = g.base || (g.base = document.createElement("canvas"));
+  if (b.width < nw) { b.width = nw; g.bctx = null; }  // only ever enlarged (as fitCanvas)
+  if (b.height < nh) { b.height = nh; g.bctx = null; }
+  const x = g.bctx || (g.bctx = b.getContext("2d"));
   x.setTransform(dpr, 0, 0, dpr, 0, 0);
   x.clearRect(0, 0, W, H);
-  if (!g.patterns || g.patterns.P !== P) g.patterns = { P, pad: x.createPattern(P.hatchPad, "repeat"), crop: x.createPattern(P.hatchCrop, "repeat") };
-  const span = d.hi > d.lo ? d.hi - d.lo : 1;
-  const fs = Math.max(8, Math.min(13, Math.floor(cell * 0.45)));
-  const marksJSON = {};
-  const strokes = [];
+  if (!g.pat || g.pat.P !== P) g.pat = { P, pad: x.createPattern(P.hatchPad, "repeat"), crop: x.createPattern(P.hatchCrop, "repeat") };
+  const span = d.hi > d.lo ? d.hi - d.lo : 1, m = d.scale;
+  const dashes = [], byFill = new Map(); // cells grouped by fill: one path per colour (a few, not one per cell)
   for (let r = 0; r < d.rows; r++)
     for (let c = 0; c < d.cols; c++) {
-      const kd = kindOf(d.cls[r][c]), v = d.vals[r][c], m = g.marks.get(r * d.cols + c);
-      const X = 1 + c * cell, Y = 1 + r * cell;
+      const kd = kindOf(d.cls[r][c]), v = d.vals[r][c];
       let fill;
-      if (m && m.has("link")) fill = P.fill("highlight", 0.4);
-      else if (m && m.has("tap")) fill = P.fill("kernel", 0.55);
-      else if (kd.pad) fill = g.patterns.pad;
-      else if (kd.crop) fill = g.patterns.crop;
+      if (kd.pad) fill = g.pat.pad;
+      else if (kd.crop) fill = g.pat.crop;
       else if (kd.ovl) fill = P.fill("overlap", Math.min(1, v / 4) * 0.7);
-      else if (kd.role) fill = P.fill(kd.role, d.showNums ? P.mix : 0.12 + 0.6 * (v - d.lo) / span);
+      else if (kd.role) fill = m ? P.signed(v, m) : P.fill(kd.role, d.showNums ? P.mix : 0.12 + 0.6 * (v - d.lo) / span);
       else fill = P.fill("bg", 1);
-      x.fillStyle = fill;
-      x.fillRect(X, Y, cell, cell);
-      if (m) for (const k of m) (marksJSON[k] = marksJSON[k] || []).push([r, c]);
-      if (kd.dash) strokes.push([X, Y, "dash"]);
-      if (m && m.has("kact")) strokes.push([X, Y, "kact"]);
-      if (m && m.has("cur")) strokes.push([X, Y, "cur"]);
+      let cells = byFill.get(fill);
+      if (!cells) byFill.set(fill, (cells = []));
+      cells.push(1 + c * cell, 1 + r * cell);
+      if (kd.dash) dashes.push([1 + c * cell, 1 + r * cell]);
     }
-  // grid lines
-  x.strokeStyle = P.css("line"); x.lineWidth = 0.6; x.globalAlpha = 0.8;
+  for (const [fill, cells] of byFill) {
+    x.fillStyle = fill;
+    x.beginPath();
+    for (let i = 0; i < cells.length; i += 2) x.rect(cells[i], cells[i + 1], cell, cell);
+    x.fill();
+  }
+  // grid lines: thin rectangles (cheaper to rasterise than stroked paths)
+  x.fillStyle = P.css("line"); x.globalAlpha = 0.5;
   x.beginPath();
-  for (let r = 0; r <= d.rows; r++) { x.moveTo(1, 1 + r * cell); x.lineTo(1 + d.cols * cell, 1 + r * cell); }
-  for (let c = 0; c <= d.cols; c++) { x.moveTo(1 + c * cell, 1); x.lineTo(1 + c * cell, 1 + d.rows * cell); }
-  x.stroke();
+  // whole device pixels from each cell's top-left edge
+  const lw = Math.max(1, Math.round(0.8 * dpr)) / dpr, gw = d.cols * cell, gh = d.rows * cell;
+  for (let r = 0; r <= d.rows; r++) x.rect(1, 1 + r * cell, gw + lw, lw);
+  for (let c = 0; c <= d.cols; c++) x.rect(1 + c * cell, 1, lw, gh + lw);
+  x.fill();
   x.globalAlpha = 1;
   if (d.showNums) {
-    x.font = `${fs}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
+    x.font = `${fontSize(cell)}px ${FONT}`;
     x.textAlign = "center"; x.textBaseline = "middle";
     const muted = P.css("muted"), text = P.css("text");
     for (let r = 0; r < d.rows; r++)
@@ -187,9 +257,47 @@ function drawGrid(g, P) {
         x.fillText(fmt(d.vals[r][c]), 1 + c * cell + cell / 2, 1 + r * cell + cell / 2 + 0.5);
       }
   }
+  if (dashes.length) {
+    x.setLineDash([3, 2]); x.strokeStyle = P.css("line"); x.lineWidth = 1.2;
+    for (const [X, Y] of dashes) x.strokeRect(X + 1, Y + 1, cell - 2, cell - 2);
+    x.setLineDash([]);
+  }
+  // a signed grid keeps its role in the colour of its border (as the figures do)
+  if (m && d.role) { x.strokeStyle = P.css(d.role); x.lineWidth = 2; x.strokeRect(1, 1, d.cols * cell, d.rows * cell); }
+}
+
+/** The highlights of grid g (g.marks: index -> Set(cls), g.box, g.cursor) on context x. */
+function drawMarks(g, P, x) {
+  const { d } = g, cell = d.cell;
+  const signed = d.scale > 0, strokes = [];
+  let font = false;
+  for (const [i, m] of g.marks) {
+    const r = Math.floor(i / d.cols), c = i % d.cols, X = 1 + c * cell, Y = 1 + r * cell;
+    const link = m.has("link"), tap = !link && m.has("tap");
+    if ((link || tap) && signed) strokes.push([X, Y, link ? "link" : "tap"]);
+    else if (link || tap) {
+      // unsigned grids: the cell takes the highlight's colour; a signed grid's cell keeps its value's colour
+      // (the one scale: a tint over it would read as another number) and gets a frame instead
+      x.fillStyle = link ? P.fill("highlight", 0.4) : P.fill("kernel", 0.55);
+      x.fillRect(X + 0.4, Y + 0.4, cell - 0.8, cell - 0.8);
+      const kd = kindOf(d.cls[r][c]);
+      if (kd.dash) strokes.push([X, Y, "dash"]);
+      if (d.showNums) {
+        if (!font) { x.font = `${fontSize(cell)}px ${FONT}`; x.textAlign = "center"; x.textBaseline = "middle"; font = true; }
+        x.fillStyle = P.css(kd.muted ? "muted" : "text");
+        x.fillText(fmt(d.vals[r][c]), X + cell / 2, Y + cell / 2 + 0.5);
+      }
+    }
+    if (m.has("kact")) strokes.push([X, Y, "kact"]);
+    if (m.has("cur")) strokes.push([X, Y, "cur"]);
+  }
   for (const [X, Y, kind] of strokes) {
     if (kind === "dash") { x.setLineDash([3, 2]); x.strokeStyle = P.css("line"); x.lineWidth = 1.2; x.strokeRect(X + 1, Y + 1, cell - 2, cell - 2); x.setLineDash([]); }
     else if (kind === "kact") { x.strokeStyle = P.css("kernel"); x.lineWidth = 2; x.strokeRect(X + 1, Y + 1, cell - 2, cell - 2); }
+    else if (kind === "tap" || kind === "link") { // signed grids' window / linked cells: a frame as wide as the box
+      x.strokeStyle = P.css(kind === "tap" ? "kernel" : "highlight"); x.lineWidth = 2.5;
+      x.strokeRect(X + 1.25, Y + 1.25, cell - 2.5, cell - 2.5);
+    }
     else { x.strokeStyle = P.css("highlight"); x.lineWidth = 3; x.strokeRect(X + 1.5, Y + 1.5, cell - 3, cell - 3); }
   }
   if (g.box) {
@@ -202,8 +310,33 @@ function drawGrid(g, P) {
     x.setLineDash([3, 2]); x.strokeStyle = P.css("text"); x.lineWidth = 2;
     x.strokeRect(1 + c * cell + 1, 1 + r * cell + 1, cell - 2, cell - 2); x.setLineDash([]);
   }
-  g.canvas.dataset.marks = JSON.stringify(marksJSON);
-  if (g.box) g.canvas.dataset.box = g.box.join(","); else delete g.canvas.dataset.box;
+}
+
+/** Paint grid g with palette P (nothing when it would show the same picture): the base, redrawn only when
+ *  its data, size or palette changed, copied onto the canvas, then the highlights. */
+function drawGrid(g, P) {
+  const { d } = g, dpr = window.devicePixelRatio || 1, key = `${d.sig}|${P.id}|${dpr}`;
+  const picture = `${key}|${g.shownMarks}|${g.box}|${g.cursor}`;
+  if (g.picture === picture) return; // e.g. a step that left this grid's highlights alone
+  g.picture = picture;
+  if (g.baseKey !== key) { drawBase(g, P, dpr); g.baseKey = key; }
+  const [nw, nh] = fitCanvas(g.canvas, d.cols * d.cell + 2, d.rows * d.cell + 2, dpr);
+  const x = g.ctx;
+  x.setTransform(1, 0, 0, 1, 0, 0);
+  x.globalCompositeOperation = "copy";
+  x.drawImage(g.base, 0, 0, nw, nh, 0, 0, nw, nh);
+  x.globalCompositeOperation = "source-over";
+  if (!g.marks.size && !g.box && !g.cursor) return;
+  x.setTransform(dpr, 0, 0, dpr, 0, 0);
+  drawMarks(g, P, x);
+}
+
+/** The highlights as the tests and the curious read them: {cls: [[r, c], ...]} in row-major order. */
+function marksJSON(g) {
+  const out = {};
+  for (const i of [...g.marks.keys()].sort((a, b) => a - b))
+    for (const k of g.marks.get(i)) (out[k] = out[k] || []).push([Math.floor(i / g.d.cols), i % g.d.cols]);
+  return JSON.stringify(out);
 }
 
 function cellSize(avail, cols, maxCell = 30) {
@@ -255,8 +388,13 @@ function render({ model, el }) {
   el.appendChild(root);
   const mode0 = model.get("mode") || "conv";
   root.dataset.mode = mode0;
+  // the model's colours (convviz.style.COLORS) on the root; explorer.css has the same values as defaults, and
+  // only a colour that differs is set inline (an inline value would also override the dark theme's)
   const colors = model.get("colors") || {};
-  for (const [k, v] of Object.entries(colors)) root.style.setProperty(`--cvx-${k}`, v);
+  for (const [k, v] of Object.entries(colors)) {
+    const val = Array.isArray(v) ? v.join(", ") : String(v);
+    if (val.toLowerCase() !== String(FALLBACK[k] || "").toLowerCase()) root.style.setProperty(`--cvx-${k}`, val);
+  }
 
   const locked = () => !!(model.get("x") && model.get("x").length);
   const ctl = (name, label, lo, hi) =>
@@ -294,13 +432,18 @@ function render({ model, el }) {
   keepKeys(root);
   const $ = (s) => root.querySelector(s);
   const panels = $(".cvx-panels"), detail = $(".cvx-detail"), errorBox = $(".cvx-error");
+  const formulaBox = $(".cvx-formula"), codeBox = $(".cvx-code");
+  const shown = { formula: "", code: "" }; // the markup last written (unchanged markup is not rewritten)
   const stepInput = $("input[name=step]");
   let state = null;      // {p, cfg, r, steps}
-  let grids = {};        // key -> {svg, cells[], rows, cols, cell}
-  let marked = [];       // highlighted elements: [el, cls]
+  let grids = {};        // key -> {canvas, ctx, d (gridData), marks, box, cursor, base (offscreen layer), ...}
   let timer = null, hover = null, lastWidth = 0, lastSig = "", built = new Map();
   let P = null;              // palette (resolved CSS colours); reset when the theme changes
-  const dirty = new Set();   // grids to redraw at the next flush()
+  const dirty = new Set();   // grids to repaint at the next frame (flush() schedules it)
+  const meta = new Set();    // grids whose data-marks / data-box flush() rewrites (at once: tests read them)
+  let painting = 0;          // the pending requestAnimationFrame
+  let fullPending = false;   // a parameter change is waiting for its microtask (several changes: one redraw)
+  let unsteady = () => {};   // lets the steady blocks shrink (set with the resize observers below)
 
   // ----------------------------------------------------------------- model <-> controls
   // a model restored from saved widget state without a kernel has no comm: ipywidgets' save_changes then
@@ -353,27 +496,31 @@ function render({ model, el }) {
     $(".cvx-play").textContent = "play"; $(".cvx-play").setAttribute("aria-pressed", "false");
   }
 
+  // controls follow the model; every write is skipped when the value is already shown (the slider being
+  // dragged, the outputs of unchanged parameters)
+  const ranges = [...root.querySelectorAll(".cvx-controls input[type=range]")];
+  let osHTML = "";
   function syncControls(p) {
-    for (const input of root.querySelectorAll(".cvx-controls input[type=range]")) {
+    for (const input of ranges) {
       const v = p[input.name];
-      if (typeof v === "number") input.value = String(v);
-      input.nextElementSibling.textContent = typeof v === "number" ? String(v) : "";
+      if (typeof v === "number") setProp(input, "value", String(v));
+      setProp(input.nextElementSibling, "textContent", typeof v === "number" ? String(v) : "");
     }
     const lk = locked();
     for (const n of ["input_size", "kernel_size", "channels"]) {
       const c = root.querySelector(`[data-ctl=${n}] input`);
-      if (c && (n !== "kernel_size" || (model.get("w") && model.get("w").length))) c.disabled = lk;
+      if (c && (n !== "kernel_size" || (model.get("w") && model.get("w").length))) setProp(c, "disabled", lk);
     }
     const fctl = root.querySelector("[data-ctl=filters] input");
-    if (fctl) fctl.disabled = !!(model.get("w") && model.get("w").length);
+    if (fctl) setProp(fctl, "disabled", !!(model.get("w") && model.get("w").length));
     const padSel = $("select[name=padding]"), sides = $(".cvx-sides");
     const pv = p.padding;
     const custom = Array.isArray(pv) || (typeof pv === "number" && (pv > 3 || pv < 0));
-    padSel.value = custom ? "custom" : typeof pv === "string" ? pv.toLowerCase() : String(pv);
-    sides.hidden = !custom;
+    setProp(padSel, "value", custom ? "custom" : typeof pv === "string" ? pv.toLowerCase() : String(pv));
+    setProp(sides, "hidden", !custom);
     if (custom) {
       const four = Array.isArray(pv) ? (pv.length === 4 ? pv : [pv[0], pv[0], pv[1], pv[1]]) : [pv, pv, pv, pv];
-      sides.querySelectorAll("input").forEach((inp, n) => { if (document.activeElement !== inp) inp.value = four[n]; });
+      sides.querySelectorAll("input").forEach((inp, n) => { if (document.activeElement !== inp) setProp(inp, "value", String(four[n])); });
     }
     if (osSel) {
       const sizes = state && state.r.validSizes ? state.r.validSizes[0] : [];
@@ -381,10 +528,11 @@ function render({ model, el }) {
       const opts = [`<option value="">auto (output_padding)</option>`]
         .concat(sizes.map((s) => `<option value="${s}">${s}</option>`));
       if (cur !== null && cur !== undefined && !sizes.includes(cur)) opts.push(`<option value="${cur}">${cur} (not reachable)</option>`);
-      osSel.innerHTML = opts.join("");
-      osSel.value = cur === null || cur === undefined ? "" : String(cur);
+      const html = opts.join("");
+      if (html !== osHTML) { osSel.innerHTML = html; osHTML = html; }
+      setProp(osSel, "value", cur === null || cur === undefined ? "" : String(cur));
     }
-    if (dSel) dSel.value = p.delta || "ones";
+    if (dSel) setProp(dSel, "value", p.delta || "ones");
   }
 
   function params() {
@@ -424,17 +572,21 @@ function render({ model, el }) {
     syncControls(p);
     drawPanels();
     const step = Math.min(Math.max(0, model.get("step") || 0), state.steps - 1);
-    stepInput.max = String(state.steps - 1);
-    if (step !== model.get("step")) { model.set("step", step); save(); }
+    setProp(stepInput, "max", String(state.steps - 1));
+    if (step !== model.get("step")) {
+      fullPending = true; // drawStep follows: the step's change handler need not draw it first
+      try { model.set("step", step); } finally { fullPending = false; }
+      save();
+    }
     drawStep();
     if (hover && grids[hover[0]]) link(...hover);
     flush();
   }
 
   function showError(msg) {
-    errorBox.hidden = !msg;
-    errorBox.textContent = msg ? "⚠ " + msg : "";
-    root.classList.toggle("cvx-invalid", !!msg);
+    setProp(errorBox, "hidden", !msg);
+    setProp(errorBox, "textContent", msg ? "⚠ " + msg : "");
+    if (root.classList.contains("cvx-invalid") !== !!msg) root.classList.toggle("cvx-invalid", !!msg);
     if ((model.get("error") || "") !== msg) { model.set("error", msg); save(); }
   }
 
@@ -447,13 +599,15 @@ function render({ model, el }) {
 
   function registerOne(canvas) {
     const key = canvas.dataset.grid, d = built.get(key);
-    const g = { canvas, ctx: canvas.getContext("2d"), d, marks: new Map(), box: null, cursor: null };
+    const g = { canvas, ctx: canvas.getContext("2d"), base: null, bctx: null, baseKey: "", picture: "", d, marks: new Map(),
+                box: null, cursor: null, shownMarks: "" };
     canvas.dataset.values = JSON.stringify(d.vals);
     grids[key] = g;
-    dirty.add(g);
+    dirty.add(g); meta.add(g);
   }
   function register() {
     grids = {};
+    dirty.clear(); meta.clear();
     for (const c of panels.querySelectorAll("canvas.cvx-grid")) registerOne(c);
   }
   // the palette is kept only once it was read from the attached, styled root; a provisional one (drawn
@@ -476,7 +630,23 @@ function render({ model, el }) {
       flush();
     } else if (++palTries < 600) { palPending = true; requestAnimationFrame(recheckPalette); } // ~10 s; later redraws retry
   }
-  function flush() {
+  // flush(): the DOM's numbers and highlights now (attributes only: no layout), the pixels at the next frame
+  // (all grids changed by the events of one frame are painted once); flush(true) paints now (observers that
+  // run inside the frame's rendering steps)
+  function flush(now = false) {
+    for (const g of meta) {
+      const mj = marksJSON(g);
+      if (mj !== g.shownMarks) { g.canvas.dataset.marks = mj; g.shownMarks = mj; }
+      const bx = g.box ? g.box.join(",") : null;
+      if ((g.canvas.dataset.box ?? null) !== bx) { if (bx === null) delete g.canvas.dataset.box; else g.canvas.dataset.box = bx; }
+    }
+    meta.clear();
+    if (!dirty.size) return;
+    if (now) paint();
+    else if (!painting) painting = requestAnimationFrame(paint);
+  }
+  function paint() {
+    if (painting) { cancelAnimationFrame(painting); painting = 0; }
     if (!dirty.size) return;
     const p = pal();
     for (const g of dirty) drawGrid(g, p);
@@ -487,7 +657,7 @@ function render({ model, el }) {
     const { p, cfg, r } = state, W = avail();
     let left = NUM_BUDGET;
     BUDGET = { take: (n) => (n <= left ? ((left -= n), true) : false) };
-    BUILT = { grids: new Map(), captions: [] };
+    BUILT = { grids: new Map(), captions: [], scales: [] };
     const narrow = W < 600;
     const mode = p.mode, role = p.role === "gradient" ? "grad" : "in";
     const html = [];
@@ -531,13 +701,30 @@ function render({ model, el }) {
       const cropped = (i, j) => i < t || i >= FH - b || j < l || j >= FW - rr;
       const opad = (i, j) => i >= FH - op[0] || j >= FW - op[1];
       const fc = cellSize(Math.min(380, half), FW);
+      // the colour range of the running sums: every partial sum lies between a cell's negative and positive
+      // stamps' totals (the final canvas alone would not do: a partial sum can go beyond it)
+      const sumRange = [0, 0];
+      {
+        const C = cfg.x.length, neg = zeros3(O, FH, FW), pos = zeros3(O, FH, FW);
+        for (let pp = 0; pp < H; pp++) for (let qq = 0; qq < Wd; qq++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++)
+          for (let o = 0; o < O; o++) {
+            let acc = 0;
+            for (let c = 0; c < C; c++) acc += cfg.x[c][pp][qq] * cfg.w[c][o][i][j];
+            const fr = pp * g.stride[0] + i * g.dilation[0], fq = qq * g.stride[1] + j * g.dilation[1];
+            if (acc < 0) neg[o][fr][fq] += acc; else pos[o][fr][fq] += acc;
+          }
+        for (let o = 0; o < O; o++) for (let i = 0; i < FH; i++) for (let j = 0; j < FW; j++) {
+          if (cropped(i, j)) continue;
+          sumRange[0] = Math.min(sumRange[0], neg[o][i][j]); sumRange[1] = Math.max(sumRange[1], pos[o][i][j]);
+        }
+      }
       const scatter = [
         figureHTML("input x", cfg.x.map((xch, c) => ({ key: `x${c}`, label: `x[${c}]`, rows: H, cols: Wd, cell: xc, hatch,
           value: (i, j) => xch[i][j], cls: () => role }))),
         figureHTML("kernel w", cfg.w.flatMap((wc, c) => wc.map((wo, o) => ({ key: `w${c}_${o}`, label: `w[${c}, ${o}]`,
           rows: kh, cols: kw, cell: ksz(kw), hatch, value: (i, j) => wo[i][j], cls: () => "k" })))),
         figureHTML("running sum on the full canvas (crop hatched)", r.full.map((_, o) => ({ key: `f${o}`,
-          label: `canvas[${o}]`, rows: FH, cols: FW, cell: fc, hatch: xhatch, value: () => 0,
+          label: `canvas[${o}]`, rows: FH, cols: FW, cell: fc, hatch: xhatch, value: () => 0, range: sumRange,
           cls: (i, j) => (cropped(i, j) ? "crop" : opad(i, j) ? "out opad" : "out") }))),
         figureHTML("overlap count", [{ key: "n", label: "stamps", rows: FH, cols: FW, cell: fc, hatch: xhatch,
           value: () => 0, cls: (i, j) => (cropped(i, j) ? "ovl crop" : "ovl") }]),
@@ -563,25 +750,34 @@ function render({ model, el }) {
     const prev = built;
     built = BUILT.grids;
     if (sig === lastSig) {
+      // only what changed is written (each write invalidates style; none of this reads layout)
       panels.querySelectorAll("figure.cvx-fig > figcaption").forEach((fc, n) => {
-        if (fc.textContent !== BUILT.captions[n]) fc.textContent = BUILT.captions[n];
+        const t = fc.firstElementChild, sc = scaleHTML(BUILT.scales[n]);
+        if (t.textContent !== BUILT.captions[n]) t.innerHTML = BUILT.captions[n];
+        if (fc.dataset.scale !== String(BUILT.scales[n])) {
+          fc.dataset.scale = String(BUILT.scales[n]);
+          while (t.nextSibling) t.nextSibling.remove();
+          if (sc) t.insertAdjacentHTML("afterend", sc);
+        }
       });
       for (const [key, d] of BUILT.grids) {
         if (prev.get(key).sig === d.sig) { built.set(key, grids[key].d); continue; }
         const wrap = panels.querySelector(`.cvx-gwrap[data-key="${key}"]`);
-        wrap.firstElementChild.textContent = d.label;
+        if (wrap.firstElementChild.textContent !== d.label) wrap.firstElementChild.textContent = d.label;
         const g = grids[key], cv = g.canvas;
         if (g.d.rows !== d.rows || g.d.cols !== d.cols || g.d.cell !== d.cell) {
-          // resize the same canvas (keeps its context; drawGrid sizes the backing store)
+          // the same canvas, a new CSS size now (layout is right at once); its backing store is fitted
+          // when it is painted (drawGrid: only ever enlarged)
           const W = d.cols * d.cell + 2, H = d.rows * d.cell + 2;
           cv.style.width = `${W}px`; cv.style.height = `${H}px`;
           Object.assign(cv.dataset, { cell: d.cell, rows: d.rows, cols: d.cols });
           cv.setAttribute("aria-label", `${d.label}: ${d.rows} by ${d.cols}; arrow keys move the cursor, the line below the grids shows its value`);
-          g.marks.clear(); g.box = null; g.cursor = null;
+          g.marks.clear(); g.box = null; g.cursor = null; meta.add(g);
         }
         g.d = d; cv.dataset.values = JSON.stringify(d.vals); dirty.add(g);
       }
     } else {
+      unsteady(); // another set of grids: the heights start afresh
       panels.innerHTML = html.join("");
       register();
     }
@@ -609,16 +805,19 @@ function render({ model, el }) {
         `output_padding=${pairText(r.transposeOutputPadding)}, dilation=${pairText(g.dilation)}); ` +
         `dL/dw[o, c, i, j] = Σ δ[o, p, q] · x_pad[c, p·s + i·d, q·s + j·d]</span>`);
     }
-    $(".cvx-formula").innerHTML = lines.join("");
+    const html = lines.join("");
+    if (html !== shown.formula) { formulaBox.innerHTML = html; shown.formula = html; }
   }
 
   function drawCode() {
     const c = codeLines(state.p, state.r);
-    $(".cvx-code").innerHTML =
+    const html =
       `<div class="cvx-codeline"><span>PyTorch</span><pre class="cvx-torch">${esc(c.torch)}</pre><button type="button" data-copy="cvx-torch">copy</button></div>` +
       `<div class="cvx-codeline"><span>TensorFlow</span><pre class="cvx-tf">${esc(c.tf)}</pre><button type="button" data-copy="cvx-tf">copy</button></div>` +
       (c.note ? `<div class="cvx-note">${esc(c.note)}</div>` : "");
-    keepKeys($(".cvx-code"));
+    if (html === shown.code) return;
+    codeBox.innerHTML = shown.code = html;
+    keepKeys(codeBox);
   }
   $(".cvx-code").addEventListener("click", (e) => {
     const b = e.target.closest("button[data-copy]");
@@ -638,9 +837,11 @@ function render({ model, el }) {
     const g = grids[key];
     if (!g || r < 0 || c < 0 || r >= g.d.rows || c >= g.d.cols) return;
     const i = r * g.d.cols + c;
-    if (!g.marks.has(i)) g.marks.set(i, new Set());
-    g.marks.get(i).add(cls);
-    dirty.add(g);
+    let m = g.marks.get(i);
+    if (!m) g.marks.set(i, (m = new Set()));
+    if (m.has(cls)) return;
+    m.add(cls);
+    dirty.add(g); meta.add(g);
   }
   function markAll(key, cls) {
     const g = grids[key];
@@ -650,8 +851,9 @@ function render({ model, el }) {
   function box(key, r0, c0, r1, c1) {
     const g = grids[key];
     if (!g) return;
+    if (g.box && g.box[0] === r0 && g.box[1] === c0 && g.box[2] === r1 && g.box[3] === c1) return;
     g.box = [r0, c0, r1, c1];
-    dirty.add(g);
+    dirty.add(g); meta.add(g);
   }
   function clear(classes) {
     for (const g of Object.values(grids)) {
@@ -660,17 +862,21 @@ function render({ model, el }) {
         for (const c of classes) if (set.delete(c)) changed = true;
         if (!set.size) g.marks.delete(i);
       }
-      if (changed) dirty.add(g);
+      if (changed) { dirty.add(g); meta.add(g); }
     }
   }
   function clearBoxes() {
-    for (const g of Object.values(grids)) if (g.box) { g.box = null; dirty.add(g); }
+    for (const g of Object.values(grids)) if (g.box) { g.box = null; dirty.add(g); meta.add(g); }
   }
   function setText(key, values) {
     const g = grids[key];
     if (!g) return;
-    g.d = { ...g.d, vals: values };
-    g.canvas.dataset.values = JSON.stringify(values);
+    const json = JSON.stringify(values), root = g.d.root || g.d.sig;
+    if (json === g.canvas.dataset.values) return;
+    let lo = Infinity, hi = -Infinity;
+    for (const row of values) for (const v of row) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    g.d = { ...g.d, vals: values, lo, hi, root, sig: `${root}|v${json}` };
+    g.canvas.dataset.values = json;
     dirty.add(g);
   }
 
@@ -687,9 +893,9 @@ function render({ model, el }) {
     clear(["cur", "tap", "kact", "link"]);
     clearBoxes();
     const n = Math.min(model.get("step") || 0, state.steps - 1);
-    stepInput.value = String(n);
-    stepInput.max = String(state.steps - 1);
-    stepInput.nextElementSibling.textContent = `${n + 1} / ${state.steps}`;
+    setProp(stepInput, "max", String(state.steps - 1));
+    setProp(stepInput, "value", String(n));
+    setProp(stepInput.nextElementSibling, "textContent", `${n + 1} / ${state.steps}`);
     const { p, cfg, r } = state;
     if (p.mode === "transpose") return stepTranspose(n);
     const g = r.geom, [Ho, Wo] = g.outHW, per = Ho * Wo;
@@ -918,17 +1124,39 @@ function render({ model, el }) {
   root.addEventListener("keypress", (e) => e.stopPropagation());
 
   // ----------------------------------------------------------------- model events
-  const onParam = () => full();
-  const onStep = () => { drawStep(); if (hover && grids[hover[0]]) link(...hover); flush(); };
+  // several traits changed together (Python's update(), one comm message; output_size with output_padding):
+  // one redraw, in a microtask (it runs before the event's next listener, before any other script reads the DOM)
+  const onParam = () => {
+    if (fullPending) return;
+    fullPending = true;
+    queueMicrotask(() => { fullPending = false; full(); });
+  };
+  const onStep = () => { if (fullPending) return; drawStep(); if (hover && grids[hover[0]]) link(...hover); flush(); };
   for (const k of PARAMS) model.on(`change:${k}`, onParam);
   model.on("change:step", onStep);
+  // steady layout: the panels, the formula and the products line only ever grow while the width and the set of
+  // grids stay (a kernel size going 4 -> 3 keeps the height it had): nothing below moves back and forth under
+  // the reader's eyes, and a parameter change does not shift (and repaint) the rest of the page. The heights
+  // come from a resize observer (after layout: no forced layout); unsteady() lets them shrink again.
+  const steadyEls = [formulaBox, panels, detail];
+  const steadyH = new Map();
+  const steady = typeof ResizeObserver === "undefined" ? null : new ResizeObserver((entries) => {
+    for (const e of entries) {
+      const box = e.borderBoxSize && e.borderBoxSize[0];
+      const h = box ? box.blockSize : e.contentRect.height; // exact (a rounded-up height would shift the page)
+      if (h > (steadyH.get(e.target) || 0)) { steadyH.set(e.target, h); e.target.style.minHeight = `${h}px`; }
+    }
+  });
+  unsteady = () => { for (const x of steadyEls) { steadyH.delete(x); x.style.minHeight = ""; } };
+  if (steady) for (const x of steadyEls) steady.observe(x);
   let ro = null;
   if (typeof ResizeObserver !== "undefined") {
     ro = new ResizeObserver(() => {
       const w = root.clientWidth; // layout is up to date when resize observers run
       widthNow = w;
-      if (P && !P.complete) { P = null; for (const g of Object.values(grids)) dirty.add(g); flush(); } // now attached
-      if (state && Math.abs(w - lastWidth) > 24) { drawPanels(); drawStep(); flush(); }
+      // resize observers run within the frame's rendering steps: paint now, in this frame
+      if (P && !P.complete) { P = null; for (const g of Object.values(grids)) dirty.add(g); flush(true); } // now attached
+      if (state && Math.abs(w - lastWidth) > 24) { unsteady(); drawPanels(); drawStep(); if (hover && grids[hover[0]]) link(...hover); flush(true); }
     });
     ro.observe(root);
   }
@@ -943,8 +1171,10 @@ function render({ model, el }) {
   full();
   return () => {
     stop();
+    if (painting) cancelAnimationFrame(painting);
     themed.disconnect();
     if (ro) ro.disconnect();
+    if (steady) steady.disconnect();
     for (const k of PARAMS) model.off(`change:${k}`, onParam);
     model.off("change:step", onStep);
   };

@@ -54,9 +54,9 @@ def test_im2col_returns_a_writable_array_never_a_view_of_x():
 
 def test_pattern_cache_is_bounded_by_bytes_and_stays_correct(monkeypatch):
     jac.clear_cache()
-    monkeypatch.setattr(convviz.validate, "JACOBIAN_CACHE_BYTES", 1 << 20)  # 1 MiB
+    monkeypatch.setattr(convviz.validate, "JACOBIAN_CACHE_BYTES", 16 << 10)  # 16 KiB: a plan is ~2 kB
     rng = np.random.default_rng(0)
-    for n in range(6, 30, 2):  # distinct geometries, patterns of 9 kB - 0.4 MB (1.7 MB in all)
+    for n in range(6, 30, 2):  # 12 distinct geometries, plans of ~2 kB (~25 kB in all)
         x, w = rng.standard_normal((1, 2, n, n)), rng.standard_normal((2, 2, 3, 3))
         J = cv.jacobian(cv.conv2d, x, w, wrt="kernel")
         assert jac._CACHE.nbytes <= convviz.validate.JACOBIAN_CACHE_BYTES

@@ -17,8 +17,8 @@ you really want the array::
     import convviz.validate
     convviz.validate.MAX_BYTES = 8 << 30   # allow 8 GiB
 
-The Jacobians' sparsity patterns are cached per geometry, least recently used
-dropped first once they hold more than :data:`JACOBIAN_CACHE_BYTES`.
+The Jacobians' plans (which strided view of the kernel or input fills which block) are cached per
+geometry, least recently used dropped first once they hold more than :data:`JACOBIAN_CACHE_BYTES`.
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ __all__ = [
 #: ``jacobian`` and ``im2col`` may allocate; raise it to allow more.
 MAX_BYTES = 1 << 30  # 1 GiB
 
-#: Most bytes the cache of Jacobian sparsity patterns may keep (0 disables it).
+#: Most bytes the cache of Jacobian plans may keep (0 disables it).
 JACOBIAN_CACHE_BYTES = 256 << 20  # 256 MiB
 
 
@@ -55,6 +55,8 @@ def is_int(v) -> bool:
     >>> is_int(3), is_int(np.int8(3)), is_int(True), is_int(3.0)
     (True, True, False, False)
     """
+    if type(v) is int:  # the common case first (bool is a subclass, not this type)
+        return True
     if isinstance(v, bool) or isinstance(v, np.bool_):
         return False
     if isinstance(v, (int, np.integer)):
@@ -74,6 +76,8 @@ def check_int(name: str, value, minimum: int) -> int:
     ...
     ValueError: stride must be an integer >= 1, got 0
     """
+    if type(value) is int and value >= minimum:
+        return value
     if not is_int(value) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
@@ -87,6 +91,8 @@ def pair(value, name: str, minimum: int = 1) -> Tuple[int, int]:
     >>> pair(3, "stride"), pair((1, 2), "dilation")
     ((3, 3), (1, 2))
     """
+    if type(value) is int and value >= minimum:
+        return (value, value)
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be an int or a pair (h, w), got {value!r}")

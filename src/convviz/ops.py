@@ -12,10 +12,16 @@ Everything is built from two primitives (chapter *Conv2d and its gradient*):
 ``conv2d`` is im2col followed by a GEMM with the flattened kernel; the input
 gradient and the transposed convolution are the same GEMM with the transposed
 kernel followed by col2im.
+
+For large problems the ops take a faster route to the *same sums* (section
+"The fast path" below): instead of gathering every receptive field, they
+copy whole image rows of the stride phases, so that every kernel tap is one
+contiguous slice.  ``tests/test_fast_paths.py`` checks both routes against
+each other and against PyTorch.
 """
 from __future__ import annotations
 
-from typing import Tuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -173,6 +179,155 @@ def zero_insert(x, stride) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------
+# The fast path: shifted GEMMs on stride phases
+# ----------------------------------------------------------------------------
+# im2col's copy is slow: k*k short runs (one output row each) per channel and image.
+# The fast path copies whole rows instead.  Split the padded input into its s*s
+# stride phases -- padded pixel (y, x) goes to phase (y % s, x % s), position
+# (y // s, x // s) -- and store each phase image row-major, about W_pad / s values
+# per row (_phase_len).  Tap (i, j) of output pixel (oy, ox) reads padded pixel
+# (oy*s + i*d, ox*s + j*d): phase ((i*d) % s, (j*d) % s) at (oy + (i*d)//s, ox + (j*d)//s),
+# i.e. flat position oy*wq + ox + off with off = (i*d)//s * wq + (j*d)//s.  Computed
+# for ox < wq instead of ox < W_out (the wq - W_out extra outputs per row are dropped),
+# every tap is ONE slice of the flattened phase, shifted by off.  The transposed
+# direction adds each tap's GEMM output onto such a slice of a phase canvas.
+# Same products, summed in another order; the extra columns cost wq/W_out more GEMM
+# work, so the ops take this path only when that stays small (_phases_pay_off).
+class _Phases(NamedTuple):
+    """The phase layout of one convolution: ``rows`` x ``wq`` per phase image, and per
+    kernel tap (row-major, like the kernel) its phase ``(a, b)`` and flat offset ``off``."""
+
+    rows: int
+    wq: int
+    taps: list  # [(a, b, off)] for i in range(kh) for j in range(kw)
+
+    @property
+    def tail(self) -> int:
+        """Room after the last image so that every shifted slice stays in the array."""
+        return max(off for _, _, off in self.taps)
+
+
+def _phase_len(size: int, before: int, out: int, s: int, d: int, k: int) -> int:
+    """Row length (or rows per image) of the phase images along one axis.
+
+    Long enough for the outputs and for the input pixels of every phase; a tap may
+    read (or, transposed, write) past the end of a row as long as it lands in the
+    next row's leading padding, which is zero (or cropped): one padding is shared.
+    """
+    need = out
+    for a in range(s):
+        first, last = max(0, -(-(before - a) // s)), (before + size - 1 - a) // s  # pixels in phase a
+        reach = [i * d // s for i in range(k) if i * d % s == a]  # row offsets of the taps in phase a
+        if first <= last:
+            need = max(need, last + 1, out + max(reach, default=0) - first)
+    return need
+
+
+def _phase_plan(g: ConvGeometry) -> _Phases:
+    (sh, sw), (dh, dw), (kh, kw) = g.stride, g.dilation, g.kernel_hw
+    t, _, l, _ = g.pads
+    rows = _phase_len(g.in_hw[0], t, g.out_hw[0], sh, dh, kh)
+    wq = _phase_len(g.in_hw[1], l, g.out_hw[1], sw, dw, kw)
+    taps = [((i * dh) % sh, (j * dw) % sw, (i * dh) // sh * wq + (j * dw) // sw) for i in range(kh) for j in range(kw)]
+    return _Phases(rows, wq, taps)
+
+
+def _phases_pay_off(g: ConvGeometry) -> bool:
+    """Take the fast path when its extra columns add at most 50 % (tiny book examples: im2col)."""
+    p = _phase_plan(g)
+    return p.rows * p.wq <= 1.5 * g.out_hw[0] * g.out_hw[1]
+
+
+def _split_phases(X: np.ndarray, g: ConvGeometry, p: _Phases) -> np.ndarray:
+    """The zero-padded input cut into its stride phases, channel-first and flat:
+    ``(sh, sw, C*N*rows*wq + tail)``; phases no tap reads stay zero."""
+    n, c, h, w = X.shape
+    (sh, sw), (t, _, l, _) = g.stride, g.pads
+    size = c * n * p.rows * p.wq
+    flat = np.zeros((sh, sw, size + p.tail), X.dtype)
+    grid = flat[:, :, :size].reshape(sh, sw, c, n, p.rows, p.wq)
+    Xc = X.transpose(1, 0, 2, 3)
+
+    for a, b in sorted({(a, b) for a, b, _ in p.taps}):
+        r0, q0 = max(0, -(-(t - a) // sh)), max(0, -(-(l - b) // sw))  # first phase row/column inside x
+        src = Xc[:, :, a + r0 * sh - t :: sh, b + q0 * sw - l :: sw]
+        grid[a, b, :, :, r0 : r0 + src.shape[2], q0 : q0 + src.shape[3]] = src
+    return flat
+
+
+def _tap_cols(flat: np.ndarray, p: _Phases, c: int, n: int, ho: int) -> np.ndarray:
+    """The fast path's columns: (kh*kw, C, N, ho*wq), tap (i, j) one shifted slice per image."""
+    size = c * n * p.rows * p.wq
+    cols = np.empty((len(p.taps), c, n, ho * p.wq), flat.dtype)
+
+    for col, (a, b, off) in zip(cols, p.taps):
+        col[...] = flat[a, b, off : off + size].reshape(c, n, p.rows * p.wq)[:, :, : ho * p.wq]
+    return cols
+
+
+def _wide(G: np.ndarray, rows: int, wq: int) -> np.ndarray:
+    """``grad`` channel-first on rows x wq images, zeros outside: (C_out, N*rows*wq)."""
+    n, o, ho, wo = G.shape
+    out = np.zeros((o, n, rows, wq), G.dtype)
+
+    out[:, :, :ho, :wo] = G.transpose(1, 0, 2, 3)
+    return out.reshape(o, -1)
+
+
+def _conv2d_phases(X: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """conv2d by the fast path: ``W @ cols`` with the tap-major kernel, extra columns dropped."""
+    n, c = X.shape[:2]
+    o, _, kh, kw = W.shape
+    (ho, wo), p = g.out_hw, _phase_plan(g)
+    cols = _tap_cols(_split_phases(X, g, p), p, c, n, ho)
+    y = W.transpose(0, 2, 3, 1).reshape(o, kh * kw * c) @ cols.reshape(kh * kw * c, -1)
+    return y.reshape(o, n, ho, p.wq)[:, :, :, :wo].transpose(1, 0, 2, 3)
+
+
+def _kernel_grad_phases(X: np.ndarray, G: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The kernel gradient by the fast path: ``grad @ cols^T``; grad is 0 on the extra columns."""
+    n, c = X.shape[:2]
+    o = G.shape[1]
+    (kh, kw), ho, p = g.kernel_hw, g.out_hw[0], _phase_plan(g)
+    cols = _tap_cols(_split_phases(X, g, p), p, c, n, ho)
+    dw = _wide(G, ho, p.wq) @ cols.reshape(kh * kw * c, -1).T  # (O, kh*kw*C)
+    return np.ascontiguousarray(dw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
+
+
+def _adjoint_phases(G: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """``_adjoint`` by the fast path, already cropped: (N, C, *g.in_hw).
+
+    ``W^T @ grad`` on rows x wq images gives every tap's contribution as one flat
+    array; each is added onto its phase canvas at its offset -- k*k contiguous adds.
+    The extra columns of ``grad``
+    are 0, so they add 0 (W must be finite: the caller checks).
+    """
+    n, o = G.shape[:2]
+    c, kh, kw = W.shape[1:]
+    (sh, sw), (t, _, l, _), (h, w) = g.stride, g.pads, g.in_hw
+    p = _phase_plan(g)
+    size = c * n * p.rows * p.wq
+    taps = (W.transpose(2, 3, 1, 0).reshape(kh * kw * c, o) @ _wide(G, p.rows, p.wq)).reshape(kh * kw, size)
+    canvas = np.zeros((sh, sw, size + p.tail), G.dtype)
+
+    for tap, (a, b, off) in zip(taps, p.taps):
+        sl = canvas[a, b, off : off + size]
+        np.add(sl, tap, out=sl)
+    grid = canvas[:, :, :size].reshape(sh, sw, c, n, p.rows, p.wq)
+    if (sh, sw) == (1, 1):
+        return grid[0, 0, :, :, t : t + h, l : l + w].transpose(1, 0, 2, 3)
+    out = np.empty((n, c, h, w), G.dtype)
+
+    for a in range(sh):
+        for b in range(sw):
+            y0, x0 = (a - t) % sh, (b - l) % sw  # first output row/column in phase (a, b)
+            src = grid[a, b, :, :, (y0 + t) // sh :, (x0 + l) // sw :]
+            dst = out[:, :, y0::sh, x0::sw]
+            dst[...] = src[:, :, : dst.shape[2], : dst.shape[3]].transpose(1, 0, 2, 3)
+    return out
+
+
+# ----------------------------------------------------------------------------
 # forward ops
 # ----------------------------------------------------------------------------
 def _gemm_cols(X: np.ndarray, g: ConvGeometry) -> np.ndarray:
@@ -180,6 +335,13 @@ def _gemm_cols(X: np.ndarray, g: ConvGeometry) -> np.ndarray:
     c, (kh, kw) = X.shape[1], g.kernel_hw
     win = _windows(X, g)  # N C Ho Wo kh kw
     return np.ascontiguousarray(win.transpose(1, 4, 5, 0, 2, 3)).reshape(c * kh * kw, -1)
+
+
+def _conv2d_cols(X: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """conv2d as the book computes it: im2col, then one GEMM with the flattened kernel."""
+    n, o = X.shape[0], W.shape[0]
+    y = W.reshape(o, -1) @ _gemm_cols(X, g)
+    return y.reshape(o, n, *g.out_hw).transpose(1, 0, 2, 3)  # (O, N, ...) -> NCHW view
 
 
 def conv2d(x, w, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -212,10 +374,9 @@ def conv2d(x, w, stride=1, padding=0, dilation=1) -> np.ndarray:
     """
     X, W, squeeze = operands(x, w, transposed=False)
     g = conv_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, dilation=dilation)
-    n, o = X.shape[0], W.shape[0]
+    n = X.shape[0]
     check_bytes("conv2d's im2col columns", (W[0].size, n * g.out_hw[0] * g.out_hw[1]), X.itemsize)
-    y = W.reshape(o, -1) @ _gemm_cols(X, g)
-    y = y.reshape(o, n, *g.out_hw).transpose(1, 0, 2, 3)  # (O, N, ...) -> NCHW view
+    y = _conv2d_phases(X, W, g) if _phases_pay_off(g) else _conv2d_cols(X, W, g)
     return y[0, 0] if squeeze else y
 
 
@@ -232,6 +393,15 @@ def _adjoint(grad: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray:
     cols = (W.reshape(o, c * kh * kw).T @ gt).reshape(c, kh, kw, n, ho, wo)
     canvas = _scatter_add(cols.transpose(1, 2, 0, 3, 4, 5), g, g.padded_hw)  # (C, N, H, W)
     return canvas.transpose(1, 0, 2, 3)
+
+
+def _transposed(grad: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The cropped adjoint, (N, C, *g.in_hw): the fast path when it pays off, else ``_adjoint``."""
+    check_bytes("the transposed convolution's columns", (W[0].size, grad[:, 0].size), grad.itemsize)
+    if _phases_pay_off(g) and np.isfinite(W).all():  # inf * 0 on the extra columns would be nan
+        return _adjoint_phases(grad, W, g)
+    t, _, l, _ = g.pads
+    return _adjoint(grad, W, g)[:, :, t : t + g.in_hw[0], l : l + g.in_hw[1]]
 
 
 def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, output_size=None) -> np.ndarray:
@@ -266,9 +436,7 @@ def conv_transpose2d(x, w, stride=1, padding=0, output_padding=0, dilation=1, ou
     X, W, squeeze = operands(x, w, transposed=True)
     g = transpose_geometry(X.shape[2:], W.shape[2:], stride=stride, padding=padding, output_padding=output_padding,
                            dilation=dilation, output_size=output_size)
-    t, _, l, _ = g.pads
-    canvas = _adjoint(X, W, g)
-    y = canvas[:, :, t : t + g.in_hw[0], l : l + g.in_hw[1]]
+    y = _transposed(X, W, g)
     return y[0, 0] if squeeze else y
 
 
@@ -343,10 +511,16 @@ def conv2d_backprop_input(input_shape, w, grad_out, stride=1, padding=0, dilatio
     g = conv_geometry(shape[2:], W.shape[2:], stride=stride, padding=padding, dilation=dilation)
     _check_grad(G, (shape[0], W.shape[0]) + g.out_hw)
     dtype = np.result_type(W, G)
-    canvas = _adjoint(G.astype(dtype, copy=False), W.astype(dtype, copy=False), g)
-    t, _, l, _ = g.pads
-    dx = canvas[:, :, t : t + shape[2], l : l + shape[3]]
+    dx = _transposed(G.astype(dtype, copy=False), W.astype(dtype, copy=False), g)
     return dx[0, 0] if squeeze else dx
+
+
+def _kernel_grad_cols(X: np.ndarray, G: np.ndarray, g: ConvGeometry) -> np.ndarray:
+    """The kernel gradient as the book computes it: ``grad_out`` times the im2col patches."""
+    o, c, (kh, kw) = G.shape[1], X.shape[1], g.kernel_hw
+    cols = _gemm_cols(X, g)  # (C*kh*kw, N*Ho*Wo)
+    gt = G.transpose(1, 0, 2, 3).reshape(o, -1)
+    return (cols @ gt.T).T.reshape(o, c, kh, kw)  # (C*kh*kw, O) first: BLAS is faster with the long axis inside
 
 
 def conv2d_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilation=1) -> np.ndarray:
@@ -384,7 +558,8 @@ def conv2d_backprop_filter(x, filter_shape, grad_out, stride=1, padding=0, dilat
     _check_grad(G, (X.shape[0], fshape[0]) + g.out_hw)
     dtype = np.result_type(X, G)
     check_bytes("the kernel gradient's im2col columns", (X.shape[1] * fshape[2] * fshape[3], G[:, 0].size), dtype.itemsize)
-    cols = _gemm_cols(X.astype(dtype, copy=False), g)  # (C*kh*kw, N*Ho*Wo)
-    gt = G.astype(dtype, copy=False).transpose(1, 0, 2, 3).reshape(fshape[0], -1)
-    dw = (cols @ gt.T).T.reshape(fshape)  # (C*kh*kw, O) first: BLAS is faster with the long axis inside
+    X, G = X.astype(dtype, copy=False), G.astype(dtype, copy=False)
+    dw = _kernel_grad_phases(X, G, g) if _phases_pay_off(g) else None
+    if dw is None or not np.isfinite(dw).all():  # inf/nan: im2col's sums decide (extra columns: 0 * x)
+        dw = _kernel_grad_cols(X, G, g)
     return dw[0, 0] if squeeze else dw

@@ -285,6 +285,17 @@ def movable_slider(page, index: int):
     pytest.fail(f"explorer {index}: no enabled slider that can move")
 
 
+def arrow_right(page, index: int):
+    """ArrowRight on a movable slider of explorer ``index``: (slider name, view before, view after)."""
+    page.locator(ROOTS).nth(index).scroll_into_view_if_needed()
+    slider_name, slider = movable_slider(page, index)
+    before = view_text(page, index)
+    slider.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_timeout(300)
+    return slider_name, before, view_text(page, index)
+
+
 # --------------------------------------------------------------------------------------------- tests
 def test_run_all_without_errors_or_stderr(ran):
     name, tab = ran
@@ -334,14 +345,7 @@ def test_keyboard_moves_a_slider_and_the_kernel_sees_it(ran):
     name, tab = ran
     page = tab.page
     for i in range(page.locator(ROOTS).count()):
-        root = page.locator(ROOTS).nth(i)
-        root.scroll_into_view_if_needed()
-        slider_name, slider = movable_slider(page, i)
-        before = view_text(page, i)
-        slider.focus()
-        page.keyboard.press("ArrowRight")
-        page.wait_for_timeout(300)
-        after = view_text(page, i)
+        slider_name, before, after = arrow_right(page, i)
         assert after["sliders"][slider_name] == before["sliders"][slider_name] + 1, \
             f"{name}: ArrowRight on the {slider_name} slider of explorer {i} did not move it ({before['sliders']} -> {after['sliders']})"
         # the numbers change, or (ch3's TF SAME explorers: stride 3 cannot reach their output_size) the
@@ -489,13 +493,7 @@ def test_saved_notebook_reopened_without_a_kernel(ran, browser, lab):
         assert not any("Loading widget" in s["text"] for s in shown), f"{name}: the dead widget output still shows: {shown}"
         # and it is live: ArrowRight on a slider moves it and changes the numbers (or shows convviz's message)
         assert page.locator(".convviz-explorer-nokernel .convviz-explorer").count() == len(shown)
-        page.locator(ROOTS).first.scroll_into_view_if_needed()
-        slider_name, slider = movable_slider(page, 0)
-        before = view_text(page, 0)
-        slider.focus()
-        page.keyboard.press("ArrowRight")
-        page.wait_for_timeout(300)
-        after = view_text(page, 0)
+        slider_name, before, after = arrow_right(page, 0)
         assert after["sliders"][slider_name] == before["sliders"][slider_name] + 1, (before, after)
         assert after["formula"] != before["formula"] or after["error"], (before, after)
     finally:

@@ -227,3 +227,71 @@ def test_the_two_articles_examples_5_and_6():
     assert cv.transpose_output_sizes(3, 3, 2, "same") == [5, 6]
     assert [o for o in range(3, 9) if torch_transpose_accepts(3, o, 3, 2, 1, 1)] == [5, 6]
     assert [o for o in range(3, 9) if tf_transpose_accepts(3, o, 3, 2, "SAME")] == [5, 6]
+
+
+# ----------------------------------------------------------------------------
+# the plain-int fast paths of conv_geometry / transpose_geometry (and of validate.operands) give what
+# the general paths give: the same object for every valid configuration, the same ValueError otherwise
+# ----------------------------------------------------------------------------
+def _outcome(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:
+        return ("ValueError", str(exc))
+
+
+def test_int_fast_paths_equal_the_general_path(monkeypatch):
+    from convviz import geometry as geo
+
+    rng = np.random.default_rng(11)
+    configs = []
+    for _ in range(3000):  # including invalid values: negative, zero, kernels larger than the input
+        in_hw = tuple(int(v) for v in rng.integers(-1, 14, 2))
+        k_hw = tuple(int(v) for v in rng.integers(0, 7, 2))
+        s, p, d, op = (int(v) for v in (rng.integers(0, 5), rng.integers(-1, 5), rng.integers(0, 4), rng.integers(-1, 4)))
+        configs.append((in_hw, k_hw, s, p, d, op))
+    fast = [(_outcome(cv.conv_geometry, i, k, stride=s, padding=p, dilation=d),
+             _outcome(cv.transpose_geometry, i, k, stride=s, padding=p, output_padding=op, dilation=d))
+            for i, k, s, p, d, op in configs]
+    monkeypatch.setattr(geo, "_conv_geometry_ints", lambda *a: None)
+    monkeypatch.setattr(geo, "_transpose_geometry_ints", lambda *a: None)
+    slow = [(_outcome(cv.conv_geometry, i, k, stride=s, padding=p, dilation=d),
+             _outcome(cv.transpose_geometry, i, k, stride=s, padding=p, output_padding=op, dilation=d))
+            for i, k, s, p, d, op in configs]
+    for cfg, f, g in zip(configs, fast, slow):
+        assert f == g, cfg
+        for a, b in zip(f, g):  # the same field types too (ints, tuples, the mode string)
+            if isinstance(a, cv.ConvGeometry):
+                assert [type(v) for v in a] == [type(v) for v in b], cfg
+    n_valid = sum(isinstance(f[0], cv.ConvGeometry) for f in fast)
+    n_valid_t = sum(isinstance(f[1], cv.ConvGeometry) for f in fast)
+    assert 300 < n_valid < 2700 and 300 < n_valid_t < 2700, (n_valid, n_valid_t)  # both outcomes represented
+
+
+def test_operands_fast_path_equals_the_checks():
+    from convviz import validate
+
+    rng = np.random.default_rng(12)
+    taken = 0
+    for _ in range(2000):
+        transposed = bool(rng.integers(2))
+        shapes = rng.integers(1, 4, (2, 4))
+        if rng.random() < 0.2:  # an empty axis somewhere
+            shapes[rng.integers(2), rng.integers(4)] = 0
+        x = rng.standard_normal(tuple(int(v) for v in shapes[0])).astype(rng.choice(["f2", "f4", "f8"]))
+        w = rng.standard_normal(tuple(int(v) for v in shapes[1])).astype(rng.choice(["f4", "f8", "i4"]))
+        got = _outcome(validate.operands, x, w, transposed)
+        # the general path: the same checks on array subclasses that the fast path does not take
+        want = _outcome(validate.operands, x.view(_Sub), w.view(_Sub), transposed)
+        if isinstance(got[0], str):
+            assert got == want
+        else:
+            assert isinstance(want[0], np.ndarray) and got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
+            np.testing.assert_array_equal(got[0], want[0])
+            np.testing.assert_array_equal(got[1], want[1])
+            assert got[2] is want[2] is False
+            taken += got[0] is x and got[1] is w
+    assert taken > 50  # the fast path ran
+
+class _Sub(np.ndarray):
+    """An ndarray subclass: validate.operands' fast path takes exact ndarrays only."""

@@ -115,13 +115,15 @@ def check_against_op(name, J, x, w, wrt, params, rng):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("mode", ["default", "banded", "reordered"])
+@pytest.mark.parametrize("mode", ["default", "banded", "reordered", "phases"])
 @pytest.mark.parametrize("chunk", range(3))
 def test_random_geometries_vs_torch_and_the_op(monkeypatch, mode, chunk):
     if mode == "banded":  # every Jacobian wrt the input written band by band, whatever its size
         monkeypatch.setattr(jac, "_BAND_MIN", 1)
     elif mode == "reordered":  # every block wrt the kernel copied by np.positive in another loop order
         monkeypatch.setattr(jac, "_loop_order", lambda view, strides, src_strides, itemsize: (6, 0, 5, 1, 4, 2, 3))
+    elif mode == "phases":  # every strided transposed conv wrt the kernel written phase by phase
+        monkeypatch.setattr(jac, "_DIRECT_MAX", 0)
     jac.clear_cache()
     rng = np.random.default_rng(100 + chunk)
     for name, x, w, params, op in cases(chunk, max(1, N_GEOMETRIES // 3)):
@@ -138,7 +140,12 @@ def test_random_geometries_vs_torch_and_the_op(monkeypatch, mode, chunk):
             # the cached plan gives the same tensor
             np.testing.assert_array_equal(cv.jacobian(name, x, w, wrt=wrt, **params), J)
     plans = jac._CACHE.entries.items()
-    assert any(len(p.pieces) > 1 for _, p in plans)  # padded bands or stride phases: several blocks
+    strided_t = [p for key, p in plans if key[0] == "conv_transpose2d-kernel" and key[3].stride != (1, 1)]
+    assert strided_t
+    if mode == "phases":  # one block per stride phase
+        assert any(len(p.pieces) > 1 for p in strided_t)
+    else:  # small ones: one block over the zero-inserted input
+        assert any(len(p.pieces) == 1 for p in strided_t)
     if mode == "banded":
         assert any(len(p.pieces) > 1 and key[0].endswith("input") for key, p in plans)
     if mode == "reordered":

@@ -333,6 +333,10 @@ def conv_geometry(in_hw, kernel_hw, *, stride=1, padding=0, dilation=1) -> ConvG
     ((1, 1, 1, 1), (3, 3))
     """
     in_hw, kernel_hw = tuple(in_hw), tuple(kernel_hw)
+    if type(stride) is int and type(padding) is int and type(dilation) is int:
+        g = _conv_geometry_ints(in_hw, kernel_hw, stride, padding, dilation)
+        if g is not None:
+            return g
     s = pair(stride, "stride")
     d = pair(dilation, "dilation")
     pads = resolve_padding(padding, in_hw, kernel_hw, s, d)
@@ -340,6 +344,41 @@ def conv_geometry(in_hw, kernel_hw, *, stride=1, padding=0, dilation=1) -> ConvG
         conv_output_size(in_hw[a], kernel_hw[a], s[a], pads[2 * a : 2 * a + 2], d[a]) for a in (0, 1)
     )
     return ConvGeometry(in_hw, kernel_hw, s, d, pads, out, (0, 0), _mode(padding))
+
+
+def _sizes_ok(in_hw, kernel_hw) -> bool:
+    """Two positive Python ints each (the common case the fast paths below take)."""
+    if len(in_hw) != 2 or len(kernel_hw) != 2:
+        return False
+    (h, w), (kh, kw) = in_hw, kernel_hw
+    return type(h) is type(w) is type(kh) is type(kw) is int and h >= 1 and w >= 1 and kh >= 1 and kw >= 1
+
+
+def _conv_geometry_ints(in_hw, kernel_hw, s: int, p: int, d: int):
+    """:func:`conv_geometry` for plain valid ints, without the general parsing (None otherwise).
+
+    The general path costs a few microseconds of validation; that matters to a
+    cold :func:`convviz.jacobian` of a small problem.  Anything this path does not
+    accept (including every invalid value) takes the general path, which raises.
+    """
+    if s < 1 or d < 1 or p < 0 or not _sizes_ok(in_hw, kernel_hw):
+        return None
+    ph, pw = in_hw[0] + 2 * p, in_hw[1] + 2 * p
+    eh, ew = d * (kernel_hw[0] - 1) + 1, d * (kernel_hw[1] - 1) + 1
+    if eh > ph or ew > pw:
+        return None
+    return ConvGeometry(in_hw, kernel_hw, (s, s), (d, d), (p, p, p, p), ((ph - eh) // s + 1, (pw - ew) // s + 1))
+
+
+def _transpose_geometry_ints(in_hw, kernel_hw, s: int, p: int, op: int, d: int):
+    """:func:`transpose_geometry` for plain valid ints and no ``output_size`` (None otherwise)."""
+    if s < 1 or d < 1 or p < 0 or not 0 <= op < max(s, d) or not _sizes_ok(in_hw, kernel_hw):
+        return None
+    oh = (in_hw[0] - 1) * s + d * (kernel_hw[0] - 1) + 1 + op - 2 * p
+    ow = (in_hw[1] - 1) * s + d * (kernel_hw[1] - 1) + 1 + op - 2 * p
+    if oh < 1 or ow < 1:
+        return None
+    return ConvGeometry((oh, ow), kernel_hw, (s, s), (d, d), (p, p, p, p), in_hw, (op, op))
 
 
 def _mode(padding) -> str:
@@ -371,6 +410,11 @@ def transpose_geometry(in_hw, kernel_hw, *, stride=1, padding=0, output_padding=
     ((6, 6), (0, 1, 0, 1), (0, 0))
     """
     in_hw, kernel_hw = tuple(in_hw), tuple(kernel_hw)
+    if (output_size is None and type(stride) is int and type(padding) is int and type(output_padding) is int
+            and type(dilation) is int):
+        g = _transpose_geometry_ints(in_hw, kernel_hw, stride, padding, output_padding, dilation)
+        if g is not None:
+            return g
     s = pair(stride, "stride")
     d = pair(dilation, "dilation")
     out_pad = pair(output_padding, "output_padding", minimum=0)

@@ -29,8 +29,14 @@ __all__ = ["jacobian", "conv_matrix", "transpose_matrix", "clear_cache"]
 #: smaller ones in one block that also writes their zeros (fewer numpy calls).
 _BAND_MIN = 1 << 15
 
+#: A transposed convolution's Jacobian wrt the kernel with a stride > 1 is copied in one view of the
+#: zero-inserted input when its diagonal blocks hold at most this many entries; larger ones take one
+#: view per stride phase, which copies only the entries that are not zero (1 / (s_h s_w) of them) but
+#: costs some 20-30 us more in plan and per-block overhead (measured: about 1 ns per entry copied).
+_DIRECT_MAX = 1 << 15
+
 #: Blocks wrt the kernel with at least this many entries are copied in the order of :func:`_loop_order`.
-_ORDER_MIN = 1 << 12
+_ORDER_MIN = 256
 
 
 class _Plan:
@@ -40,7 +46,8 @@ class _Plan:
     tensor need not be zeroed; ``big``/``place``: shape of the zero array the
     source is copied into and where (``None``: the source as it is); ``pieces``:
     per block ``(shape, offset, strides)`` in the Jacobian, ``(offset, strides)``
-    in that array (all in bytes) and a loop order or None (see :func:`_loop_order`).
+    in that array (all in bytes), a loop order or None (see :func:`_loop_order`)
+    and the dtype to copy in, None for the arrays' own (see :func:`_piece`).
     """
 
     __slots__ = ("shape", "empty", "big", "place", "pieces", "nbytes")
@@ -61,11 +68,37 @@ def _loop_order(view, strides, src_strides, itemsize):
     """
     if math.prod(view) < _ORDER_MIN:
         return None
-    inner = min((a for a in range(7) if view[a] > 1), key=lambda a: abs(strides[a]), default=None)
-    best = max((a for a in range(7) if abs(src_strides[a]) == itemsize), key=view.__getitem__, default=None)
+    inner = best = None  # (plain loops: this runs for every cold Jacobian, min/max with keys cost 3x)
+    for a in range(7):
+        if view[a] > 1 and (inner is None or abs(strides[a]) < abs(strides[inner])):
+            inner = a
+        if abs(src_strides[a]) == itemsize and (best is None or view[a] > view[best]):
+            best = a
     if inner is None or best is None or view[best] < 8 or view[best] <= 2 * view[inner]:
         return None
     return tuple(a for a in range(7) if a != best) + (best,)
+
+
+def _piece(view, offset, strides, src_offset, src_strides, itemsize, reorder=False):
+    """One block of a plan: its views, and how to copy them (see :class:`_Plan`).
+
+    numpy copies a strided block with one inner loop per run of the destination's
+    innermost axis, which is often a tap axis of 2 or 3 entries.  When that axis is
+    contiguous in both arrays, the block is copied as one ``void`` item per run
+    instead (the same bytes, an axis fewer, a third of the loops or less).  Large
+    kernel blocks may take a better loop order (:func:`_loop_order`) first.
+    """
+    order = _loop_order(view, strides, src_strides, itemsize) if reorder else None
+    if order is None and view[-1] > 1 and strides[-1] == src_strides[-1] == itemsize:
+        size = view[-1] * itemsize
+        unit = _VOIDS.get(size)
+        if unit is None:
+            unit = _VOIDS[size] = np.dtype((np.void, size))
+        return (view[:-1], offset, strides[:-1], src_offset, src_strides[:-1], None, unit)
+    return (view, offset, strides, src_offset, src_strides, order, None)
+
+
+_VOIDS = {}  # void dtypes by size (making one costs more than a whole small plan's arithmetic)
 
 
 def _phases(n_o: int, k: int, s: int, d: int, pad: int):
@@ -139,8 +172,24 @@ def _plan(kind: str, x_shape, w_shape, g: ConvGeometry, itemsize: int, shape) ->
         B1, B2 = hp * wp * itemsize, wp * itemsize
         view, strides = (n, c0, out_hw[0], out_hw[1], c1, kh, kw), (E0, E1 + E4, E2, E3, E5, E6, E7)
         src_strides = (c1 * B1, 0, sh * B2, sw * itemsize, B1, dh * B2, dw * itemsize)
-        piece = (view, 0, strides, 0, src_strides, _loop_order(view, strides, src_strides, itemsize))
+        piece = _piece(view, 0, strides, 0, src_strides, itemsize, reorder=True)
         return _Plan(shape, c0 == 1, big, (slice(None), slice(None), slice(t, t + h), slice(l, l + w)), (piece,))
+    if kind == "conv_transpose2d-kernel" and (sh == sw == 1 or math.prod(shape) // c1 <= _DIRECT_MAX):
+        # (n, co, iy, ix, ci, i, j) <- z at iy + pad - i d, z the zero-inserted x (z[m s] = x[m]) zero-
+        # padded: the direct view of chapter *Transposed convolution*, one view for every tap.  z is
+        # stored flipped, so that the taps run forwards in memory as in the Jacobian (a run of taps is
+        # then copied as one item).
+        lo_y, lo_x = min(t - (kh - 1) * dh, 0), min(l - (kw - 1) * dw, 0)
+        ly = max(in_hw[0] - 1 + t, (h - 1) * sh) - lo_y + 1
+        lx = max(in_hw[1] - 1 + l, (w - 1) * sw) - lo_x + 1
+        B1, B2 = ly * lx * itemsize, lx * itemsize
+        ry, rx = ly - 1 + lo_y, lx - 1 + lo_x  # where x[0, 0] goes in the flipped z
+        place = (slice(None), slice(None), slice(ry, ry - sh * h if ry >= sh * h else None, -sh),
+                 slice(rx, rx - sw * w if rx >= sw * w else None, -sw))
+        view, strides = (n, c1, in_hw[0], in_hw[1], c0, kh, kw), (E0, E1 + E5, E2, E3, E4, E6, E7)
+        src_strides = (c0 * B1, 0, -B2, -itemsize, B1, dh * B2, dw * itemsize)
+        piece = _piece(view, 0, strides, (ry - t) * B2 + (rx - l) * itemsize, src_strides, itemsize)
+        return _Plan(shape, c1 == 1, (n, c0, ly, lx), place, (piece,))
     if kind == "conv_transpose2d-kernel":
         # (n, co, iy, ix, ci, i, j) <- x at oy = (iy + pad - i d) / s when that is a whole number: one
         # block per phase (iy mod s, ix mod s) over the taps of that phase, from x zero-padded
@@ -159,9 +208,8 @@ def _plan(kind: str, x_shape, w_shape, g: ConvGeometry, itemsize: int, shape) ->
             for rx, nax, ix0, nbx, tx, ox0, qx in xs:
                 view, strides = (n, c1, nay, nax, c0, nby, nbx), (E0, E1 + E5, sh * E2, sw * E3, E4, ty * E6, tx * E7)
                 src_strides = (c0 * B1, 0, B2, itemsize, B1, -qy * B2, -qx * itemsize)
-                pieces.append((view, ry * E2 + rx * E3 + iy0 * E6 + ix0 * E7, strides,
-                               (oy0 + top) * B2 + (ox0 + left) * itemsize, src_strides,
-                               _loop_order(view, strides, src_strides, itemsize)))
+                pieces.append(_piece(view, ry * E2 + rx * E3 + iy0 * E6 + ix0 * E7, strides,
+                                     (oy0 + top) * B2 + (ox0 + left) * itemsize, src_strides, itemsize, reorder=True))
         place = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
         return _Plan(shape, c1 == 1 and sh == sw == 1, big, place, tuple(pieces))
     # wrt the input: per axis, the outputs [first, end) whose kernel footprint lies inside
@@ -188,12 +236,12 @@ def _plan(kind: str, x_shape, w_shape, g: ConvGeometry, itemsize: int, shape) ->
     ys = _input_axis(out_hw[0], in_hw[0], kh, sh, dh, t, fy, ey, Py, Qy, U, lo_y, ty, band_ok)
     xs = _input_axis(out_hw[1], in_hw[1], kw, sw, dw, l, fx, ex, Px, Qx, V, lo_x, tx, band_ok)
     if conv:  # (n, o, oy, ox, c, iy, ix); big is (o, c, ...)
-        pieces = tuple(((n, c0, ny, nx, c1, my, mx), jy + jx, (E0 + E4, E1, py, px, E5, qy, qx),
-                        sy + sx, (0, B0, uy, ux, B1, vy, vx), None)
+        pieces = tuple(_piece((n, c0, ny, nx, c1, my, mx), jy + jx, (E0 + E4, E1, py, px, E5, qy, qx),
+                              sy + sx, (0, B0, uy, ux, B1, vy, vx), itemsize)
                        for ny, my, py, qy, jy, uy, vy, sy in ys for nx, mx, px, qx, jx, ux, vx, sx in xs)
     else:  # (n, co, iy, ix, ci, oy, ox); big is (ci, co, ...)
-        pieces = tuple(((n, c1, my, mx, c0, ny, nx), jy + jx, (E0 + E4, E1, qy, qx, E5, py, px),
-                        sy + sx, (0, B1, vy, vx, B0, uy, ux), None)
+        pieces = tuple(_piece((n, c1, my, mx, c0, ny, nx), jy + jx, (E0 + E4, E1, qy, qx, E5, py, px),
+                              sy + sx, (0, B1, vy, vx, B0, uy, ux), itemsize)
                        for ny, my, py, qy, jy, uy, vy, sy in ys for nx, mx, px, qx, jx, ux, vx, sx in xs)
     # one block over every (output, input) pair of a single batch item: no zero left to write
     empty = n == 1 and len(pieces) == 1 and ys[0][:2] == (out_hw[0], in_hw[0]) and xs[0][:2] == (out_hw[1], in_hw[1])
@@ -233,7 +281,7 @@ def _deep_sizeof(obj) -> int:
 # array's shape and placement; per block a 7-entry shape, two 7-entry strides and two offsets.
 _PLAN_BYTES = (sys.getsizeof(_Plan.__new__(_Plan)) + _deep_sizeof((1,) * 8) + _deep_sizeof((1,) * 4)
                + _deep_sizeof((slice(None),) * 2 + (slice(1, 9, 1),) * 2) + sys.getsizeof(()))
-_PIECE_BYTES = _deep_sizeof(((1,) * 7, 1 << 20, (1 << 20,) * 7, 1 << 20, (1 << 20,) * 7, (1,) * 7))
+_PIECE_BYTES = _deep_sizeof(((1,) * 7, 1 << 20, (1 << 20,) * 7, 1 << 20, (1 << 20,) * 7, (1,) * 7, None))
 
 
 class _PatternCache:
@@ -305,9 +353,10 @@ def _fill(kind, x_shape, w_shape, g, source: np.ndarray, what: str = "the Jacobi
         big = np.zeros(plan.big, dtype)
         big[plan.place] = source
     J = (np.empty if plan.empty else np.zeros)(plan.shape, dtype)
-    for view, offset, strides, src_offset, src_strides, order in plan.pieces:
+    for view, offset, strides, src_offset, src_strides, order, unit in plan.pieces:
         if order is None:
-            np.ndarray(view, dtype, J, offset, strides)[...] = np.ndarray(view, dtype, big, src_offset, src_strides)
+            unit = dtype if unit is None else unit  # (a void dtype without fields is falsy)
+            np.ndarray(view, unit, J, offset, strides)[...] = np.ndarray(view, unit, big, src_offset, src_strides)
         else:
             np.positive(np.ndarray(view, dtype, big, src_offset, src_strides).transpose(order),
                         out=np.ndarray(view, dtype, J, offset, strides).transpose(order))

@@ -148,6 +148,9 @@ def as_4d(a, name: str, layout: str) -> Tuple[np.ndarray, bool]:
     return arr, squeeze
 
 
+_FLOATS = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
 def operands(x, w, transposed: bool):
     """``x`` and ``w`` as 4-D arrays of one float dtype, and whether both were 2-D.
 
@@ -160,6 +163,10 @@ def operands(x, w, transposed: bool):
     >>> X.shape, W.dtype, both_2d
     ((1, 1, 4, 4), dtype('float64'), True)
     """
+    if (type(x) is np.ndarray and type(w) is np.ndarray and x.ndim == 4 and w.ndim == 4 and x.dtype == w.dtype
+            and x.dtype in _FLOATS and 0 not in x.shape and 0 not in w.shape
+            and x.shape[1] == w.shape[0 if transposed else 1]):
+        return x, w, False  # what the checks below return for valid 4-D arrays of one float dtype
     X, x2d = as_4d(x, "x", "NCHW")
     W, w2d = as_4d(w, "w", "(C_in, C_out, kh, kw)" if transposed else "OIHW")
     axis = 0 if transposed else 1

@@ -36,7 +36,7 @@ _BAND_MIN = 1 << 15
 _DIRECT_MAX = 1 << 15
 
 #: Blocks wrt the kernel with at least this many entries are copied in the order of :func:`_loop_order`.
-_ORDER_MIN = 256
+_ORDER_MIN = 1 << 12
 
 
 class _Plan:

@@ -164,9 +164,10 @@ def _copy_explorer(app, exception) -> None:
         return
     out = Path(app.outdir) / "_static" / EXPLORER_STATIC
     out.mkdir(parents=True, exist_ok=True)
-    for src in _explorer_assets().iterdir():
-        if src.suffix in (".js", ".css") and src.name != "nokernel.js":  # nokernel.js: Jupyter only
-            shutil.copyfile(src, out / src.name)
+    from convviz.explorer import STATIC_FILES
+
+    for name in STATIC_FILES:
+        shutil.copyfile(_explorer_assets() / name, out / name)
     modules = _module_imports(_explorer_assets() / "mount.js")
     for page in Path(app.outdir).rglob("*.html"):
         text = page.read_text(encoding="utf-8")

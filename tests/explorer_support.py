@@ -16,6 +16,7 @@ import numpy as np
 
 import convviz as cv
 from convviz import geometry as cg
+from convviz.explorer import STATIC_FILES
 
 from browser_support import BookServer, Offline, launch_context, playwright
 
@@ -166,9 +167,8 @@ def write_static_page(directory: Path, explorers, title: str = "convviz explorer
 
     static = Path(directory) / "_static" / "convviz-explorer"
     static.mkdir(parents=True, exist_ok=True)
-    for src in EXPLORER_DIR.iterdir():
-        if src.suffix in (".js", ".css"):
-            shutil.copyfile(src, static / src.name)
+    for name in STATIC_FILES:
+        shutil.copyfile(EXPLORER_DIR / name, static / name)
     def as_html(e):  # what a notebook's output stores: the widget's mime bundle, its text/html entry
         data = e._repr_mimebundle_()
         return (data[0] if isinstance(data, tuple) else data)["text/html"]

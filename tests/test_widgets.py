@@ -161,14 +161,20 @@ def test_mimebundle_carries_the_static_version():
     assert "</script><b>" not in w2.static_html()
 
 
-def test_sphinx_extension_ships_the_explorer_only_where_used(tmp_path):
+def load_extension():
     import importlib.util
     from pathlib import Path
-    from types import SimpleNamespace
 
     spec = importlib.util.spec_from_file_location("convviz_html", Path(__file__).parents[1] / "_ext" / "convviz_html.py")
     ext = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ext)
+    return ext
+
+
+def test_sphinx_extension_ships_the_explorer_only_where_used(tmp_path):
+    from types import SimpleNamespace
+
+    ext = load_extension()
     added = []
     app = SimpleNamespace(add_css_file=lambda f, **kw: added.append(("css", f, kw)),
                           add_js_file=lambda f, **kw: added.append(("js", f, kw)))
@@ -185,6 +191,17 @@ def test_sphinx_extension_ships_the_explorer_only_where_used(tmp_path):
     ext._copy_explorer(SimpleNamespace(builder=builder, outdir=str(tmp_path)), None)
     copied = sorted(p.name for p in (tmp_path / "_static" / "convviz-explorer").iterdir())
     assert copied == ["core.js", "explorer.css", "explorer.js", "mount.js"]
+
+
+def test_the_list_of_explorer_files_is_complete():
+    """convviz.explorer's lists name every front-end file once, and a static page gets all mount.js imports."""
+    import convviz.explorer as ce
+
+    ext = load_extension()
+    on_disk = sorted(p.name for p in ce.DIR.iterdir() if p.suffix in (".js", ".css"))
+    assert sorted(ce.STATIC_FILES + ce.JUPYTER_FILES) == on_disk
+    assert set(ext._module_imports(ce.DIR / "mount.js")) <= set(ce.STATIC_FILES)
+    assert ce.DIR == cw.ASSET_DIR
 
 
 def test_import_convviz_does_not_import_widget_libraries():

@@ -454,3 +454,59 @@ def test_css_and_js_defaults_are_the_style_legend():
     light = re.search(r"--cvx-diverging:\s*(#[^;]+);", css).group(1)  # the first (light) declaration
     assert [c.strip().upper() for c in light.split(",")] == [c.upper() for c in style.DIVERGING_COLORS]
     assert ", ".join(style.DIVERGING_COLORS) in js
+
+
+def test_each_explorer_contains_its_layout_and_paint(tab):
+    """explorer.css: each explorer contains its layout and paint (an update repaints that explorer only, not the
+    whole page: benchmarks/bench_widgets.py --trace), and nothing it shows lies outside its box, where the
+    containment would clip it."""
+    page, _ = tab
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_timeout(200)
+        found = page.evaluate("""() => [...document.querySelectorAll('.convviz-explorer')].map((root) => {
+            const box = root.getBoundingClientRect(), out = [];
+            for (const e of root.querySelectorAll('*')) {
+                const r = e.getBoundingClientRect();
+                if (!r.width || !r.height) continue;  // hidden (the error line of a valid setting)
+                if (r.left < box.left - 0.5 || r.right > box.right + 0.5
+                    || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5) out.push(e.tagName + '.' + e.className);
+            }
+            return {contain: getComputedStyle(root).contain, outside: out};
+        })""")
+        for f in found:
+            assert f["contain"] in ("content", "strict") or {"layout", "paint"} <= set(f["contain"].split()), f
+            assert not f["outside"], (width, f["outside"])
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_step_line_is_rewritten_only_when_it_changes(tab):
+    """The products line below the grids keeps its nodes when a parameter change leaves it as it was (no new
+    style, layout and paint for it, no new announcement of its live region); a linked view's line still goes
+    with a step change."""
+    page, _ = tab
+    r = root(page, CONV)
+    page.mouse.move(0, 0)
+    page.evaluate("""(i) => { const m = document.querySelectorAll('.convviz-explorer-static')[i].convvizModel;
+        for (const [k, v] of Object.entries({padding: 1, dilation: 1, kernel_size: 3, stride: 1, step: 0})) m.set(k, v); }""",
+                  CONV)
+    eq = "(i) => document.querySelectorAll('.convviz-explorer-static')[i].querySelector('.cvx-detail .cvx-eq')"
+    page.evaluate(f"(i) => {{ ({eq})(i).kept = true; }}", CONV)
+    before = read(page, CONV)
+    r.locator("input[name=stride]").focus()
+    page.keyboard.press("ArrowRight")  # stride 2: the window of output (0, 0) is the same
+    shown = read(page, CONV)
+    assert shown["state"]["stride"] == 2 and shown["grids"]["y0"] != before["grids"]["y0"]
+    assert_shows_convviz(shown)
+    assert page.evaluate(f"(i) => ({eq})(i).kept === true", CONV)
+    assert shown["eq"] == before["eq"] == shown["grids"]["y0"][0][0]
+    # a linked view's line (the focused grid's cell), then the next step: the line shows the step alone
+    r.locator("canvas[data-grid=x0]").focus()
+    assert read(page, CONV)["linkText"]
+    r.locator("input[name=step]").focus()
+    page.keyboard.press("ArrowRight")
+    shown = read(page, CONV)
+    assert shown["state"]["step"] == 1 and not shown["linkText"]
+    assert shown["eq"] == shown["grids"]["y0"][0][1]
+    assert not page.evaluate(f"(i) => ({eq})(i).kept === true", CONV)
+    assert page.evaluate("window.leaked") == 0

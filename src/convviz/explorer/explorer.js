@@ -433,7 +433,7 @@ function render({ model, el }) {
   const $ = (s) => root.querySelector(s);
   const panels = $(".cvx-panels"), detail = $(".cvx-detail"), errorBox = $(".cvx-error");
   const formulaBox = $(".cvx-formula"), codeBox = $(".cvx-code");
-  const shown = { formula: "", code: "" }; // the markup last written (unchanged markup is not rewritten)
+  const shown = { formula: "", code: "", detail: "" }; // the markup last written (unchanged markup is not rewritten)
   const stepInput = $("input[name=step]");
   let state = null;      // {p, cfg, r, steps}
   let grids = {};        // key -> {canvas, ctx, d (gridData), marks, box, cursor, base (offscreen layer), ...}
@@ -881,6 +881,13 @@ function render({ model, el }) {
   }
 
   const sub = (o, r, c) => `[${o}][${r}, ${c}]`;
+  // the step's line below the grids: rewritten only when it changes (new nodes cost style, layout and paint;
+  // a parameter change often leaves it as it was), and whenever a linked view's line (link()) is shown with it,
+  // which goes with the rewrite (link() puts it back while the pointer is on a cell)
+  function showDetail(html) {
+    if (html === shown.detail && !detail.querySelector(".cvx-link-text")) return;
+    detail.innerHTML = shown.detail = html;
+  }
   function productsText(name, o, r, q, taps, wsel, value) {
     const terms = taps.map((tp) => `${fmt(wsel(tp))}·${fmt(tp.x)}`);
     const shown = terms.length > MAX_TERMS ? terms.slice(0, MAX_TERMS).join(" + ") + ` + … (${terms.length} products)` : terms.join(" + ");
@@ -904,10 +911,10 @@ function render({ model, el }) {
       mark(`y${o}`, rr, qq, "cur");
       showWindow(o, rr, qq, "tap");
       const taps = windowOf(g, cfg.x, rr, qq);
-      detail.innerHTML = productsText("y", o, rr, qq, taps, (tp) => cfg.w[o][tp.c][tp.i][tp.j], r.y[o][rr][qq]) +
+      showDetail(productsText("y", o, rr, qq, taps, (tp) => cfg.w[o][tp.c][tp.i][tp.j], r.y[o][rr][qq]) +
         `<span class="cvx-hint">window: padded rows ${rr * g.stride[0]}…${rr * g.stride[0] + (g.kHW[0] - 1) * g.dilation[0]}, ` +
         `columns ${qq * g.stride[1]}…${qq * g.stride[1] + (g.kHW[1] - 1) * g.dilation[1]}, a tap every ${pairText(g.dilation)} ` +
-        `(dilation). Hover, click or focus a cell (arrow keys) to link the views.</span>`;
+        `(dilation). Hover, click or focus a cell (arrow keys) to link the views.</span>`);
     } else {
       mark(`d${o}`, rr, qq, "cur");
       showWindow(o, rr, qq, "tap");
@@ -915,9 +922,9 @@ function render({ model, el }) {
       for (const tp of windowOf(g, cfg.x, rr, qq)) if (tp.inside) for (let c = 0; c < cfg.x.length; c++) mark(`dx${c}`, tp.ir, tp.ic, "tap");
       for (let c = 0; c < cfg.x.length; c++) markAll(`dw${o}_${c}`, "kact");
       const dv = cfg.delta[o][rr][qq];
-      detail.innerHTML = `<span class="cvx-eq" data-value="${dv}">δ${sub(o, rr, qq)} = ${fmt(dv)}: dL/dx += ${fmt(dv)} · w[${o}] ` +
+      showDetail(`<span class="cvx-eq" data-value="${dv}">δ${sub(o, rr, qq)} = ${fmt(dv)}: dL/dx += ${fmt(dv)} · w[${o}] ` +
         `stamped on the window (the transposed convolution); dL/dw[${o}] += ${fmt(dv)} · (the window of x)</span>` +
-        `<span class="cvx-hint">window top-left at padded (${rr * g.stride[0]}, ${qq * g.stride[1]}), padding offset (${t}, ${l})</span>`;
+        `<span class="cvx-hint">window top-left at padded (${rr * g.stride[0]}, ${qq * g.stride[1]}), padding offset (${t}, ${l})</span>`);
     }
   }
 
@@ -963,10 +970,10 @@ function render({ model, el }) {
     for (let o = 0; o < O; o++) box(`f${o}`, t, l, FH - 1 - g.pads[1], FW - 1 - g.pads[3]);
     box("n", t, l, FH - 1 - g.pads[1], FW - 1 - g.pads[3]);
     const maxc = Math.max(...counts.flat());
-    detail.innerHTML = `<span class="cvx-eq" data-value="${cfg.x[0][p][q]}">x[:, ${p}, ${q}] stamps x·w at rows ${p}·${sh} + i·${dh}, ` +
+    showDetail(`<span class="cvx-eq" data-value="${cfg.x[0][p][q]}">x[:, ${p}, ${q}] stamps x·w at rows ${p}·${sh} + i·${dh}, ` +
       `columns ${q}·${sw} + j·${dw}; ${n + 1} of ${H * W} stamps done, largest overlap ${maxc}</span>` +
       `<span class="cvx-hint">the outlined region is the output: padding crops ${pyPad(g.pads)}, ` +
-      `output_padding ${pairText(r.outputPadding)} keeps extra rows/columns at the bottom/right (dashed)</span>`;
+      `output_padding ${pairText(r.outputPadding)} keeps extra rows/columns at the bottom/right (dashed)</span>`);
   }
 
   // ----------------------------------------------------------------- linked views (hover, focus + arrows)

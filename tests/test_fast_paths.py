@@ -220,3 +220,48 @@ def test_the_fallback_is_needed():
     plain = ops._adjoint(g_out, w, geo)
     assert np.isfinite(plain[:, :, :, -1]).all() and np.isnan(ops._adjoint_phases(g_out, w, geo)[:, :, :, -1]).any()
     np.testing.assert_array_equal(cv.conv2d_backprop_input(x.shape, w, g_out), plain)
+
+
+def test_strided_adjoint_scratch_is_reused_but_never_returned():
+    """The stride-2 adjoint keeps its scratch arrays between calls (no page faults per call): results of
+    earlier calls stay intact, each equals torch's, scratch follows a new shape, and threads keep their own."""
+    import threading
+
+    rng = np.random.default_rng(21)
+    w = rng.standard_normal((6, 4, 3, 3))
+    results = []
+    for hw in (9, 9, 12, 9):  # the same shape twice, a new one, and back
+        g = rng.standard_normal((2, 6, hw, hw))
+        y = cv.conv_transpose2d(g, w, stride=2, padding=1, output_padding=1)
+        ref = F.conv_transpose2d(T(g), T(w), stride=2, padding=1, output_padding=1).numpy()
+        np.testing.assert_allclose(y, ref, rtol=1e-10, atol=1e-10)
+        assert not any(np.shares_memory(y, a) for a in ops._WORK.arrays.values())
+        results.append((y, y.copy()))
+    for y, kept in results:  # later calls did not write into earlier results
+        np.testing.assert_array_equal(y, kept)
+    roles = [k[0] for k in ops._WORK.arrays]
+    assert sorted(roles) == ["canvas", "taps", "wide"]  # one array per role: the last shape's
+
+    out = {}
+
+    def other_thread():
+        out["y"] = cv.conv_transpose2d(results[0][1][:, :4], w.transpose(1, 0, 2, 3), stride=2, padding=1)
+        out["own"] = {id(a) for a in ops._WORK.arrays.values()}
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    t.join()
+    assert out["own"].isdisjoint(id(a) for a in ops._WORK.arrays.values())
+    want = F.conv_transpose2d(T(results[0][1][:, :4]), T(w.transpose(1, 0, 2, 3)), stride=2, padding=1).numpy()
+    np.testing.assert_allclose(out["y"], want, rtol=1e-10, atol=1e-10)
+
+
+def test_strided_adjoint_scratch_is_bounded(monkeypatch):
+    monkeypatch.setattr(ops, "WORKSPACE_BYTES", 1024)
+    ops._WORK.arrays.clear()
+    rng = np.random.default_rng(22)
+    g, w = rng.standard_normal((2, 6, 12, 12)), rng.standard_normal((6, 4, 3, 3))
+    y = cv.conv_transpose2d(g, w, stride=2, padding=1, output_padding=1)
+    np.testing.assert_allclose(y, F.conv_transpose2d(T(g), T(w), stride=2, padding=1, output_padding=1).numpy(),
+                               rtol=1e-10, atol=1e-10)
+    assert all(a.nbytes <= 1024 for a in ops._WORK.arrays.values())

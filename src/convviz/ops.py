@@ -21,6 +21,7 @@ each other and against PyTorch.
 """
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -294,6 +295,37 @@ def _kernel_grad_phases(X: np.ndarray, G: np.ndarray, g: ConvGeometry) -> np.nda
     return np.ascontiguousarray(dw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
 
 
+class _Workspace(threading.local):
+    """Scratch arrays of the strided adjoint, kept per thread between calls.
+
+    That path needs some megabytes of temporaries per call (the GEMM's output, the phase
+    canvases).  Allocated afresh, glibc hands them back to the OS at every return and the next
+    call page-faults them in again: measured 7-10 ms instead of 1.5 ms for the benchmark's
+    stride-2 transposed convolution (benchmarks/bench_ops_alone.py).  Only scratch lives here,
+    never an array a caller gets; one per (role, shape, dtype), at most :data:`WORKSPACE_BYTES`.
+    """
+
+    def __init__(self):
+        self.arrays = {}
+
+    def get(self, role: str, shape, dtype) -> np.ndarray:
+        key = (role, shape, np.dtype(dtype))
+        arr = self.arrays.get(key)
+        if arr is None:
+            arr = np.empty(shape, dtype)
+            if arr.nbytes > WORKSPACE_BYTES:
+                return arr
+            for old in [k for k in self.arrays if k[0] == role]:  # one array per role
+                del self.arrays[old]
+            self.arrays[key] = arr
+        return arr
+
+
+#: Largest scratch array the strided adjoint keeps between calls (per role and thread).
+WORKSPACE_BYTES = 64 << 20
+_WORK = _Workspace()
+
+
 def _adjoint_phases(G: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray:
     """``_adjoint`` by the fast path, already cropped: (N, C, *g.in_hw).
 
@@ -307,8 +339,19 @@ def _adjoint_phases(G: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray
     (sh, sw), (t, _, l, _), (h, w) = g.stride, g.pads, g.in_hw
     p = _phase_plan(g)
     size = c * n * p.rows * p.wq
-    taps = (W.transpose(2, 3, 1, 0).reshape(kh * kw * c, o) @ _wide(G, p.rows, p.wq)).reshape(kh * kw, size)
-    canvas = np.zeros((sh, sw, size + p.tail), G.dtype)
+    lhs = W.transpose(2, 3, 1, 0).reshape(kh * kw * c, o)
+    if (sh, sw) == (1, 1):  # the result is a view of the canvas: fresh arrays
+        taps = (lhs @ _wide(G, p.rows, p.wq)).reshape(kh * kw, size)
+        canvas = np.zeros((sh, sw, size + p.tail), G.dtype)
+    else:  # the result is copied out of the canvas: scratch kept between calls
+        wide = _WORK.get("wide", (o, n, p.rows, p.wq), G.dtype)
+        wide.fill(0)
+        wide[:, :, : G.shape[2], : G.shape[3]] = G.transpose(1, 0, 2, 3)
+        taps = _WORK.get("taps", (kh * kw * c, n * p.rows * p.wq), G.dtype)
+        np.matmul(lhs, wide.reshape(o, -1), out=taps)
+        taps = taps.reshape(kh * kw, size)
+        canvas = _WORK.get("canvas", (sh, sw, size + p.tail), G.dtype)
+        canvas.fill(0)
 
     for tap, (a, b, off) in zip(taps, p.taps):
         sl = canvas[a, b, off : off + size]

@@ -140,7 +140,8 @@ def _plan(kind: str, x_shape, w_shape, g: ConvGeometry, itemsize: int, shape) ->
       ``o s + i d``, a view with strides ``s`` and ``d``.
     * Wrt the kernel (transposed conv, whose output is the conv's input): entry
       ``(in, i)`` is input ``(in + pad - i d) / s`` where that is a whole number:
-      one view per phase ``in mod s`` (see :func:`_phases`) of the zero-padded input.
+      one view of the zero-inserted, zero-padded input (stride 1 and small blocks,
+      see :data:`_DIRECT_MAX`), else one view per phase ``in mod s`` (see :func:`_phases`).
     * Wrt the input: entry ``(o, in)`` is the tap at ``q = in - o s + pad`` (when
       ``q = i d``).  Row ``o`` holds the kernel from column ``o s - pad`` on: a
       *band* view (``o`` by tap) of the kernel itself, while that footprint lies
@@ -211,7 +212,7 @@ def _plan(kind: str, x_shape, w_shape, g: ConvGeometry, itemsize: int, shape) ->
                 pieces.append(_piece(view, ry * E2 + rx * E3 + iy0 * E6 + ix0 * E7, strides,
                                      (oy0 + top) * B2 + (ox0 + left) * itemsize, src_strides, itemsize, reorder=True))
         place = (slice(None), slice(None), slice(top, top + h), slice(left, left + w))
-        return _Plan(shape, c1 == 1 and sh == sw == 1, big, place, tuple(pieces))
+        return _Plan(shape, False, big, place, tuple(pieces))  # (stride 1 took the one view above)
     # wrt the input: per axis, the outputs [first, end) whose kernel footprint lies inside
     fy, ey = -(-t // sh), min(out_hw[0], (in_hw[0] - 1 - (kh - 1) * dh + t) // sh + 1)
     fx, ex = -(-l // sw), min(out_hw[1], (in_hw[1] - 1 - (kw - 1) * dw + l) // sw + 1)

@@ -266,11 +266,13 @@ def _tap_cols(flat: np.ndarray, p: _Phases, c: int, n: int, ho: int) -> np.ndarr
     return cols
 
 
-def _wide(G: np.ndarray, rows: int, wq: int) -> np.ndarray:
-    """``grad`` channel-first on rows x wq images, zeros outside: (C_out, N*rows*wq)."""
+def _wide(G: np.ndarray, rows: int, wq: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``grad`` channel-first on rows x wq images, zeros outside: (C_out, N*rows*wq), in ``out`` if given."""
     n, o, ho, wo = G.shape
-    out = np.zeros((o, n, rows, wq), G.dtype)
-
+    if out is None:
+        out = np.zeros((o, n, rows, wq), G.dtype)
+    else:
+        out.fill(0)
     out[:, :, :ho, :wo] = G.transpose(1, 0, 2, 3)
     return out.reshape(o, -1)
 
@@ -344,11 +346,9 @@ def _adjoint_phases(G: np.ndarray, W: np.ndarray, g: ConvGeometry) -> np.ndarray
         taps = (lhs @ _wide(G, p.rows, p.wq)).reshape(kh * kw, size)
         canvas = np.zeros((sh, sw, size + p.tail), G.dtype)
     else:  # the result is copied out of the canvas: scratch kept between calls
-        wide = _WORK.get("wide", (o, n, p.rows, p.wq), G.dtype)
-        wide.fill(0)
-        wide[:, :, : G.shape[2], : G.shape[3]] = G.transpose(1, 0, 2, 3)
+        wide = _wide(G, p.rows, p.wq, out=_WORK.get("wide", (o, n, p.rows, p.wq), G.dtype))
         taps = _WORK.get("taps", (kh * kw * c, n * p.rows * p.wq), G.dtype)
-        np.matmul(lhs, wide.reshape(o, -1), out=taps)
+        np.matmul(lhs, wide, out=taps)
         taps = taps.reshape(kh * kw, size)
         canvas = _WORK.get("canvas", (sh, sw, size + p.tail), G.dtype)
         canvas.fill(0)

@@ -119,6 +119,16 @@ function parseColor(s) {
   return m ? m.slice(0, 3).map(Number) : [128, 128, 128];
 }
 const colorList = (s) => (String(s || "").match(/#[0-9a-f]{3,8}\b|rgba?\([^)]*\)/gi) || []).map(parseColor);
+const mixNum = (a, b, t) => [0, 1, 2].map((i) => Math.round(a[i] * t + b[i] * (1 - t)));
+// a colour as one pixel of an ImageData viewed as a Uint32Array (bytes R, G, B, A in memory)
+const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const packRGB = ([r, g, b], a = 255) => (LITTLE ? ((a << 24) | (b << 16) | (g << 8) | r) : ((r << 24) | (g << 16) | (b << 8) | a)) >>> 0;
+const PACKED = new Map(); // fill string ("rgb(r,g,b)", "#rrggbb") -> packed pixel
+function packed(s) {
+  let v = PACKED.get(s);
+  if (v === undefined) PACKED.set(s, (v = packRGB(parseColor(s))));
+  return v;
+}
 const mixRGB = (a, b, t) => `rgb(${[0, 1, 2].map((i) => Math.round(a[i] * t + b[i] * (1 - t))).join(",")})`;
 // explorer.css's light defaults: used while the root's style cannot be read (not attached to the document
 // yet, or the stylesheet not applied yet); such a palette is provisional and is re-read once it can be.
@@ -149,14 +159,11 @@ function palette(root, colors = {}) {
   });
   // Normalize(-m, m) then the colormap's lookup: floor(x * N), x = 1 -> N - 1
   P.signed = (v, m) => P.div[Math.max(0, Math.min(LUT - 1, Math.floor(((v / m + 1) / 2) * LUT)))];
+  // hatching (padding, cropped cells): diagonal lines u + v = 0 (mod 8 CSS px) over a light fill, drawn per
+  // device pixel in basePixels; the ink is softer on dark themes
   const hatch = (bgT, lineW) => {
-    const off = document.createElement("canvas");
-    off.width = off.height = 8;
-    const g = off.getContext("2d");
-    g.fillStyle = mixRGB(P.padding, P.bg, bgT); g.fillRect(0, 0, 8, 8);
-    g.strokeStyle = mixRGB(P.padding, P.bg, P.mix > 0.3 ? 0.45 : 1); g.lineWidth = lineW; // softer on dark
-    g.beginPath(); g.moveTo(0, 8); g.lineTo(8, 0); g.moveTo(-2, 2); g.lineTo(2, -2); g.moveTo(6, 10); g.lineTo(10, 6); g.stroke();
-    return off;
+    const under = mixNum(P.padding, P.bg, bgT), ink = mixNum(P.padding, P.bg, P.mix > 0.3 ? 0.45 : 1);
+    return { bg: packRGB(under), w: lineW, lut: Array.from({ length: 33 }, (_, i) => packRGB(mixNum(ink, under, i / 32))) };
   };
   const memo = new Map(); // fill strings by (colour, strength in 1/64 steps)
   P.fill = (n, t) => {
@@ -205,6 +212,71 @@ function fitCanvas(cv, W, H, dpr) {
   return [nw, nh];
 }
 
+/** The fills and grid lines of grid g as device pixels (ImageData nw x nh): each cell one colour between
+ *  edges rounded to whole device pixels, grid lines blended at half opacity, hatched cells' lines
+ *  antialiased from their distance. Rasterising hundreds of differently coloured rects and a path of grid
+ *  lines in the canvas took most of a parameter change's drawing; here each cell row is built once as a
+ *  pixel row and copied, and only hatched cells are computed pixel by pixel. */
+function basePixels(g, P, dpr, nw, nh) {
+  const { d } = g, cell = d.cell, rows = d.rows, cols = d.cols;
+  // the pixels are only ever enlarged (as the canvases are): a parameter change resizes most grids, and a
+  // new ImageData each time costs more in allocation and garbage collection than filling it
+  let img = g.img;
+  if (!img || img.width < nw || img.height < nh) {
+    img = g.img = new ImageData(Math.max(nw, img ? img.width : 0), Math.max(nh, img ? img.height : 0));
+    g.px = new Uint32Array(img.data.buffer);
+  }
+  const px = g.px, S = img.width; // row stride
+  px.fill(0, 0, nh * S);
+  const span = d.hi > d.lo ? d.hi - d.lo : 1, m = d.scale;
+  const colour = new Array(rows * cols), hatchOf = new Int8Array(rows * cols); // 1 padding, 2 crop
+  for (let r = 0, i = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++, i++) {
+      const kd = kindOf(d.cls[r][c]), v = d.vals[r][c];
+      if (kd.pad || kd.crop) { hatchOf[i] = kd.pad ? 1 : 2; colour[i] = (kd.pad ? P.hatchPad : P.hatchCrop).bg; continue; }
+      colour[i] = packed(kd.ovl ? P.fill("overlap", Math.min(1, v / 4) * 0.7)
+        : kd.role ? (m ? P.signed(v, m) : P.fill(kd.role, d.showNums ? P.mix : 0.12 + 0.6 * (v - d.lo) / span))
+        : P.fill("bg", 1));
+    }
+  // cell edges and grid lines in device pixels: line k starts at the top-left edge of cell k, lw pixels wide
+  const e = new Int32Array(Math.max(rows, cols) + 1);
+  for (let k = 0; k < e.length; k++) e[k] = Math.round((1 + k * cell) * dpr);
+  const lw = Math.max(1, Math.round(0.8 * dpr)), x1 = Math.min(nw, e[cols] + lw), y1 = Math.min(nh, e[rows] + lw);
+  const Lh = packRGB(P.line), lineOnly = packRGB(P.line, 128);
+  const half = (a) => (((a >>> 1) & 0x7f7f7f7f) + ((Lh >>> 1) & 0x7f7f7f7f) + (LITTLE ? 0x01000000 : 1)) >>> 0; // 50% over opaque
+  // one cell row as pixel rows: inside the cells, on its top grid line; below the last row, the bottom line
+  const plain = new Uint32Array(nw), lined = new Uint32Array(nw), bottom = new Uint32Array(nw);
+  bottom.fill(lineOnly, e[0], x1);
+  for (let r = 0; r < rows; r++) {
+    lined.set(bottom);
+    for (let c = 0; c < cols; c++) {
+      const v = colour[r * cols + c], a = e[c], b = Math.min(nw, e[c + 1]);
+      plain.fill(v, a, b); lined.fill(half(v), a, b);
+    }
+    for (let k = 0; k <= cols; k++)  // vertical lines (where they cross a horizontal one, blended once: as above)
+      plain.fill(k < cols ? half(colour[r * cols + k]) : lineOnly, e[k], Math.min(nw, e[k] + lw));
+    for (let y = e[r], end = Math.min(nh, e[r + 1]); y < end; y++) px.set(y < e[r] + lw ? lined : plain, y * S);
+  }
+  for (let y = e[rows]; y < y1; y++) px.set(bottom, y * S);
+  // hatched cells: the ink of lines u + v = 0 (mod 8 CSS px) by the distance of each pixel's centre from them
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++) {
+      const h = hatchOf[r * cols + c];
+      if (!h) continue;
+      const H = h === 1 ? P.hatchPad : P.hatchCrop, lut = H.lut, half1 = H.w / 2;
+      const ya = e[r] + lw, yb = Math.min(nh, e[r + 1]), xa = e[c] + lw, xb = Math.min(nw, e[c + 1]);
+      for (let y = ya; y < yb; y++) {
+        const row = y * S;
+        for (let x = xa; x < xb; x++) {
+          const t = ((x + y + 1) / dpr) % 8, dist = (t < 4 ? t : 8 - t) * Math.SQRT1_2;
+          const cov = (half1 - dist) * dpr + 0.5;
+          px[row + x] = cov <= 0 ? H.bg : lut[cov >= 1 ? 32 : (cov * 32 + 0.5) | 0];
+        }
+      }
+    }
+  return img;
+}
+
 /** The base layer of grid g into its offscreen canvas g.base: fills, grid lines, numbers, dashes. */
 function drawBase(g, P, dpr) {
   const { d } = g, cell = d.cell, W = d.cols * cell + 2, H = d.rows * cell + 2;
@@ -214,39 +286,8 @@ function drawBase(g, P, dpr) {
   if (b.height < nh) { b.height = nh; g.bctx = null; }
   const x = g.bctx || (g.bctx = b.getContext("2d"));
   x.setTransform(dpr, 0, 0, dpr, 0, 0);
-  x.clearRect(0, 0, W, H);
-  if (!g.pat || g.pat.P !== P) g.pat = { P, pad: x.createPattern(P.hatchPad, "repeat"), crop: x.createPattern(P.hatchCrop, "repeat") };
-  const span = d.hi > d.lo ? d.hi - d.lo : 1, m = d.scale;
-  const dashes = [], byFill = new Map(); // cells grouped by fill: one path per colour (a few, not one per cell)
-  for (let r = 0; r < d.rows; r++)
-    for (let c = 0; c < d.cols; c++) {
-      const kd = kindOf(d.cls[r][c]), v = d.vals[r][c];
-      let fill;
-      if (kd.pad) fill = g.pat.pad;
-      else if (kd.crop) fill = g.pat.crop;
-      else if (kd.ovl) fill = P.fill("overlap", Math.min(1, v / 4) * 0.7);
-      else if (kd.role) fill = m ? P.signed(v, m) : P.fill(kd.role, d.showNums ? P.mix : 0.12 + 0.6 * (v - d.lo) / span);
-      else fill = P.fill("bg", 1);
-      let cells = byFill.get(fill);
-      if (!cells) byFill.set(fill, (cells = []));
-      cells.push(1 + c * cell, 1 + r * cell);
-      if (kd.dash) dashes.push([1 + c * cell, 1 + r * cell]);
-    }
-  for (const [fill, cells] of byFill) {
-    x.fillStyle = fill;
-    x.beginPath();
-    for (let i = 0; i < cells.length; i += 2) x.rect(cells[i], cells[i + 1], cell, cell);
-    x.fill();
-  }
-  // grid lines: thin rectangles (cheaper to rasterise than stroked paths)
-  x.fillStyle = P.css("line"); x.globalAlpha = 0.5;
-  x.beginPath();
-  // whole device pixels from each cell's top-left edge
-  const lw = Math.max(1, Math.round(0.8 * dpr)) / dpr, gw = d.cols * cell, gh = d.rows * cell;
-  for (let r = 0; r <= d.rows; r++) x.rect(1, 1 + r * cell, gw + lw, lw);
-  for (let c = 0; c <= d.cols; c++) x.rect(1 + c * cell, 1, lw, gh + lw);
-  x.fill();
-  x.globalAlpha = 1;
+  x.putImageData(basePixels(g, P, dpr, nw, nh), 0, 0, 0, 0, nw, nh);
+  const m = d.scale;
   if (d.showNums) {
     x.font = `${fontSize(cell)}px ${FONT}`;
     x.textAlign = "center"; x.textBaseline = "middle";
@@ -257,6 +298,9 @@ function drawBase(g, P, dpr) {
         x.fillText(fmt(d.vals[r][c]), 1 + c * cell + cell / 2, 1 + r * cell + cell / 2 + 0.5);
       }
   }
+  const dashes = [];
+  for (let r = 0; r < d.rows; r++)
+    for (let c = 0; c < d.cols; c++) if (kindOf(d.cls[r][c]).dash) dashes.push([1 + c * cell, 1 + r * cell]);
   if (dashes.length) {
     x.setLineDash([3, 2]); x.strokeStyle = P.css("line"); x.lineWidth = 1.2;
     for (const [X, Y] of dashes) x.strokeRect(X + 1, Y + 1, cell - 2, cell - 2);

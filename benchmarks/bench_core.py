@@ -36,6 +36,7 @@ import tensorflow as tf
 import torch
 
 import convviz as cv
+import conv_cases as cc  # noqa: E402  (benchmarks/, beside this file)
 
 
 def best_of(fn, repeat=7, number=None):
@@ -84,40 +85,17 @@ def row(name, ours, ref, target, kind="<="):
 
 
 def conv_ops(rng, rounds, clock):
-    """The 8 conv-op configurations; returns [ok] per row."""
-    F = torch.nn.functional
-    N, C, H, K, k = 8, 32, 32, 64, 3
-    print(f"conv ops: N={N}, C={C}, {H}x{H}, K={K}, k={k}, padding 1, float32; median of {rounds} interleaved rounds, "
-          f"{'thread CPU time' if clock is time.thread_time else 'wall time'}")
+    """The 8 conv-op configurations (benchmarks/conv_cases.py); returns [ok] per row."""
+    print(f"conv ops: N={cc.N}, C={cc.C}, {cc.H}x{cc.H}, K={cc.K}, k={cc.k}, padding 1, float32; median of {rounds} "
+          f"interleaved rounds, {'thread CPU time' if clock is time.thread_time else 'wall time'}")
     print(f"{'op':<24s} {'s':>2s} {'convviz ms':>11s} {'torch ms':>9s} {'GEMM ms':>8s} {'convviz/torch':>14s} {'GEMM/torch':>11s}  target <= 1.5")
     results = []
     for s in (1, 2):
-        x = rng.standard_normal((N, C, H, H)).astype(np.float32)
-        w = rng.standard_normal((K, C, k, k)).astype(np.float32)
-        xt, wt = torch.from_numpy(x), torch.from_numpy(w)
-        y = cv.conv2d(x, w, stride=s, padding=1)
-        g = rng.standard_normal(y.shape).astype(np.float32)
-        gt = torch.from_numpy(g)
-        L = g[:, 0].size  # output positions N*Ho*Wo
-        # the floor: numpy's GEMM alone on the im2col shapes of each op (same FLOPs)
-        wk = w.reshape(K, -1)
-        cols = rng.standard_normal((C * k * k, L)).astype(np.float32)
-        gk = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(K, L)
-        # transposed conv maps y-shaped (K channels) back to x-shaped: weights (K, C, k, k)
-        op = 1 if s == 2 else 0
-        cases = [
-            ("conv2d", lambda: cv.conv2d(x, w, stride=s, padding=1),
-             lambda: F.conv2d(xt, wt, stride=s, padding=1), lambda: wk @ cols),
-            ("conv_transpose2d", lambda: cv.conv_transpose2d(g, w, stride=s, padding=1, output_padding=op),
-             lambda: F.conv_transpose2d(gt, wt, stride=s, padding=1, output_padding=op), lambda: wk.T @ gk),
-            ("conv2d_backprop_input", lambda: cv.conv2d_backprop_input(x.shape, w, g, stride=s, padding=1),
-             lambda: torch.nn.grad.conv2d_input(x.shape, wt, gt, stride=s, padding=1), lambda: wk.T @ gk),
-            ("conv2d_backprop_filter", lambda: cv.conv2d_backprop_filter(x, w.shape, g, stride=s, padding=1),
-             lambda: torch.nn.grad.conv2d_weight(xt, w.shape, gt, stride=s, padding=1), lambda: cols @ gk.T),
-        ]
+        x, w, g = cc.arrays(s, rng)
+        ours, ref, gemm = cc.calls("convviz", s, x, w, g), cc.calls("torch", s, x, w, g), cc.gemms(s, x, w, g, rng)
         with torch.no_grad():
-            for name, ours, ref, gemm in cases:
-                (t_ref, t_ours, t_gemm), (_, r_ours, r_gemm) = interleaved([ref, ours, gemm], rounds, clock)
+            for name in cc.OPS:
+                (t_ref, t_ours, t_gemm), (_, r_ours, r_gemm) = interleaved([ref[name], ours[name], gemm[name]], rounds, clock)
                 ok = r_ours <= 1.5
                 print(f"{name:<24s} {s:>2d} {t_ours * 1e3:11.3f} {t_ref * 1e3:9.3f} {t_gemm * 1e3:8.3f} "
                       f"{r_ours:13.2f}x {r_gemm:10.2f}x  {'OK' if ok else 'MISSED'}", flush=True)

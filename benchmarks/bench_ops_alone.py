@@ -18,30 +18,14 @@ import sys
 
 CHILD = r"""
 import json, os, statistics, sys, time
-import numpy as np
+sys.path.insert(0, sys.argv[3])  # benchmarks/: conv_cases, the op table bench_core.py times too
+import conv_cases as cc
 lib, s = sys.argv[1], int(sys.argv[2])
-rng = np.random.default_rng(0)
-N, C, H, K, k = 8, 32, 32, 64, 3
-x = rng.standard_normal((N, C, H, H)).astype(np.float32)
-w = rng.standard_normal((K, C, k, k)).astype(np.float32)
-g = rng.standard_normal((N, K, H // s, H // s)).astype(np.float32)
-op = 1 if s == 2 else 0
 if lib == "torch":
     import torch
     torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
     torch.set_grad_enabled(False)
-    F = torch.nn.functional
-    xt, wt, gt = torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(g)
-    fns = {"conv2d": lambda: F.conv2d(xt, wt, stride=s, padding=1),
-           "conv_transpose2d": lambda: F.conv_transpose2d(gt, wt, stride=s, padding=1, output_padding=op),
-           "conv2d_backprop_input": lambda: torch.nn.grad.conv2d_input(x.shape, wt, gt, stride=s, padding=1),
-           "conv2d_backprop_filter": lambda: torch.nn.grad.conv2d_weight(xt, w.shape, gt, stride=s, padding=1)}
-else:
-    import convviz as cv
-    fns = {"conv2d": lambda: cv.conv2d(x, w, stride=s, padding=1),
-           "conv_transpose2d": lambda: cv.conv_transpose2d(g, w, stride=s, padding=1, output_padding=op),
-           "conv2d_backprop_input": lambda: cv.conv2d_backprop_input(x.shape, w, g, stride=s, padding=1),
-           "conv2d_backprop_filter": lambda: cv.conv2d_backprop_filter(x, w.shape, g, stride=s, padding=1)}
+fns = cc.calls(lib, s, *cc.arrays(s))
 out = {}
 for name, fn in fns.items():
     for _ in range(20):
@@ -60,7 +44,8 @@ print(json.dumps(out))
 def run(lib: str, stride: int, threads: int, extra_env=None) -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
                MKL_NUM_THREADS=str(threads), **(extra_env or {}))
-    done = subprocess.run([sys.executable, "-c", CHILD, lib, str(stride)], env=env, capture_output=True,
+    here = os.path.dirname(os.path.abspath(__file__))
+    done = subprocess.run([sys.executable, "-c", CHILD, lib, str(stride), here], env=env, capture_output=True,
                           text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -167,3 +167,44 @@ def test_grid_pixels_at_each_device_pixel_ratio(tmp_path, dpr):
             hatch_checked.add((g["explorer"], g["key"]))
     assert total >= 60, total
     assert {(0, "x0"), (0, "x1"), (2, "n")} <= hatch_checked, hatch_checked
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_numbers_fit_their_cells(tmp_path, width):
+    """Every number drawn in a cell fits it with 2 px to spare each side (the font shrinks for long numbers,
+    down to 7 px), at a desktop and a phone width; short numbers keep the full size."""
+    x = 1000.0 + np.arange(25.0).reshape(5, 5) * 37  # four-digit inputs, outputs up to five digits
+    write_static_page(tmp_path, [
+        cw.explore_conv(x, np.ones((2, 2)), stride=1),
+        cw.explore_conv(input_size=5, kernel_size=3, padding=1),
+        cw.explore_gradient(input_size=6, stride=2, channels=2, delta="random"),
+    ])
+    with explorer_page(tmp_path, "/index.html", width=width) as (page, server, log):
+        page.wait_for_selector(".convviz-explorer canvas.cvx-grid")
+        page.wait_for_timeout(300)
+        grids = page.evaluate("""() => [...document.querySelectorAll('.convviz-explorer canvas.cvx-grid')].map((c) => {
+            const font = c.dataset.font;
+            return {key: c.dataset.grid, cell: Number(c.dataset.cell), font: font ? Number(font) : null,
+                    explorer: [...document.querySelectorAll('.convviz-explorer')].indexOf(c.closest('.convviz-explorer')),
+                    values: JSON.parse(c.dataset.values).flat()};
+        })""")
+        widths = page.evaluate("""(grids) => {
+            const g = document.createElement('canvas').getContext('2d');
+            const FONT = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace';
+            const fmt = (v) => Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+            return grids.map((d) => {
+                if (d.font === null) return null;
+                g.font = `${d.font}px ${FONT}`;
+                return Math.max(...d.values.map((v) => g.measureText(fmt(v)).width));
+            });
+        }""", grids)
+        assert not log["console"] and not log["page"], log
+    drawn = [(g, w) for g, w in zip(grids, widths) if g["font"] is not None]
+    assert drawn, grids
+    for g, w in drawn:
+        assert g["font"] >= 7, g
+        assert w <= g["cell"] - 4 + 0.01 or g["font"] == 7, (g["key"], g["cell"], g["font"], w)
+    big = [g for g, _ in drawn if g["explorer"] == 0 and g["key"] in ("x0", "y0")]
+    assert big and all(g["font"] < int(max(8, min(13, g["cell"] * 0.45))) for g in big), big  # shrunk
+    small = [g for g, _ in drawn if g["explorer"] == 1 and g["key"].startswith("w")]
+    assert small and all(g["font"] == int(max(8, min(13, g["cell"] * 0.45))) for g in small), small  # full size

@@ -190,6 +190,21 @@ function kindOf(cls) {
 }
 const FONT = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace';
 const fontSize = (cell) => Math.max(8, Math.min(13, Math.floor(cell * 0.45)));
+/** The size (px) of grid d's numbers: fontSize(cell), smaller where the longest number would not fit its
+ *  cell with 2 px to spare on each side (a monospace font: the longest label decides), never under 7 px.
+ *  Kept on the canvas as data-font (what is drawn, for tests and the curious). */
+function numberFont(x, g) {
+  const d = g.d;
+  if (d.fontPx) return d.fontPx;
+  let longest = "";
+  for (const row of d.vals) for (const v of row) { const s = fmt(v); if (s.length > longest.length) longest = s; }
+  let px = fontSize(d.cell);
+  x.font = `${px}px ${FONT}`;
+  const width = x.measureText(longest).width, room = d.cell - 4;
+  if (width > room) px = Math.max(7, Math.floor((px * room) / width * 4) / 4);
+  if (g.canvas.dataset.font !== String(px)) g.canvas.dataset.font = String(px);
+  return (d.fontPx = px);
+}
 
 // A canvas's backing store is only ever enlarged: reallocating it (a new shared image in Chromium) costs
 // more than drawing the grid, and a parameter change resizes most grids. A larger store is shown clipped to
@@ -289,7 +304,7 @@ function drawBase(g, P, dpr) {
   x.putImageData(basePixels(g, P, dpr, nw, nh), 0, 0, 0, 0, nw, nh);
   const m = d.scale;
   if (d.showNums) {
-    x.font = `${fontSize(cell)}px ${FONT}`;
+    x.font = `${numberFont(x, g)}px ${FONT}`;
     x.textAlign = "center"; x.textBaseline = "middle";
     const muted = P.css("muted"), text = P.css("text");
     for (let r = 0; r < d.rows; r++)
@@ -297,7 +312,7 @@ function drawBase(g, P, dpr) {
         x.fillStyle = kindOf(d.cls[r][c]).muted ? muted : text;
         x.fillText(fmt(d.vals[r][c]), 1 + c * cell + cell / 2, 1 + r * cell + cell / 2 + 0.5);
       }
-  }
+  } else if ("font" in g.canvas.dataset) delete g.canvas.dataset.font;
   const dashes = [];
   for (let r = 0; r < d.rows; r++)
     for (let c = 0; c < d.cols; c++) if (kindOf(d.cls[r][c]).dash) dashes.push([1 + c * cell, 1 + r * cell]);
@@ -327,7 +342,7 @@ function drawMarks(g, P, x) {
       const kd = kindOf(d.cls[r][c]);
       if (kd.dash) strokes.push([X, Y, "dash"]);
       if (d.showNums) {
-        if (!font) { x.font = `${fontSize(cell)}px ${FONT}`; x.textAlign = "center"; x.textBaseline = "middle"; font = true; }
+        if (!font) { x.font = `${numberFont(x, g)}px ${FONT}`; x.textAlign = "center"; x.textBaseline = "middle"; font = true; }
         x.fillStyle = P.css(kd.muted ? "muted" : "text");
         x.fillText(fmt(d.vals[r][c]), X + cell / 2, Y + cell / 2 + 0.5);
       }

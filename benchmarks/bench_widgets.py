@@ -223,10 +223,11 @@ def measure(site: Path, n: int, mode: str = "60hz"):
 
 # --trace: where the main thread's time of a parameter event goes, from a Chromium trace (a separate page load:
 # tracing slows everything down, so its times are only comparable with each other). Slice names are Chromium's.
+PRODUCE = "Canvas2DResourceProviderSharedImage::ProduceCanvasResource"  # one canvas handed to the compositor
 TRACE_SLICES = [("main", "FireAnimationFrame", "rAF callbacks"), ("main", "UpdateLayoutTree", "style"),
                 ("main", "Layout", "layout"), ("main", "PrePaint", "pre-paint"), ("main", "Paint", "paint"),
                 ("main", "Layerize", "layerize"), ("main", "Commit", "commit"),
-                ("main", "Canvas2DResourceProviderSharedImage::ProduceCanvasResource", "  canvases handed over"),
+                ("main", PRODUCE, "  canvases handed over"),
                 ("viz", "Display::DrawAndSwap", "compositor draw (viz thread)")]
 
 
@@ -272,7 +273,7 @@ def trace_params(site: Path, n: int, out: Path):
     # (headless, no GPU), changed or not: the count per commit, a figure that does not depend on the load
     commits = sum(1 for e in events if e.get("name") == "Commit" and e.get("ph") == "X"
                   and (e["pid"], e["tid"]) == threads["main"])
-    produced = sum(1 for e in events if e.get("name") == TRACE_SLICES[7][1] and e.get("ph") == "X"
+    produced = sum(1 for e in events if e.get("name") == PRODUCE and e.get("ph") == "X"
                    and (e["pid"], e["tid"]) == threads["main"])
     res["canvas resources produced per commit"] = produced / max(1, commits)
     return res

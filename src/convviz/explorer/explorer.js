@@ -129,7 +129,7 @@ function packed(s) {
   if (v === undefined) PACKED.set(s, (v = packRGB(parseColor(s))));
   return v;
 }
-const mixRGB = (a, b, t) => `rgb(${[0, 1, 2].map((i) => Math.round(a[i] * t + b[i] * (1 - t))).join(",")})`;
+const mixRGB = (a, b, t) => `rgb(${mixNum(a, b, t).join(",")})`;
 // explorer.css's light defaults: used while the root's style cannot be read (not attached to the document
 // yet, or the stylesheet not applied yet); such a palette is provisional and is re-read once it can be.
 // diverging: convviz.style.DIVERGING_COLORS (Paul Tol's BuRd without its darkest ends), the scale of signed grids
@@ -313,14 +313,14 @@ function drawBase(g, P, dpr) {
         x.fillText(fmt(d.vals[r][c]), 1 + c * cell + cell / 2, 1 + r * cell + cell / 2 + 0.5);
       }
   } else if ("font" in g.canvas.dataset) delete g.canvas.dataset.font;
-  const dashes = [];
+  let dashed = false; // inserted zeros, output_padding: a dashed frame inside the cell
   for (let r = 0; r < d.rows; r++)
-    for (let c = 0; c < d.cols; c++) if (kindOf(d.cls[r][c]).dash) dashes.push([1 + c * cell, 1 + r * cell]);
-  if (dashes.length) {
-    x.setLineDash([3, 2]); x.strokeStyle = P.css("line"); x.lineWidth = 1.2;
-    for (const [X, Y] of dashes) x.strokeRect(X + 1, Y + 1, cell - 2, cell - 2);
-    x.setLineDash([]);
-  }
+    for (let c = 0; c < d.cols; c++) {
+      if (!kindOf(d.cls[r][c]).dash) continue;
+      if (!dashed) { x.setLineDash([3, 2]); x.strokeStyle = P.css("line"); x.lineWidth = 1.2; dashed = true; }
+      x.strokeRect(2 + c * cell, 2 + r * cell, cell - 2, cell - 2);
+    }
+  if (dashed) x.setLineDash([]);
   // a signed grid keeps its role in the colour of its border (as the figures do)
   if (m && d.role) { x.strokeStyle = P.css(d.role); x.lineWidth = 2; x.strokeRect(1, 1, d.cols * cell, d.rows * cell); }
 }

@@ -37,6 +37,10 @@ Each variant is measured in two browser modes, reported apart:
   tick to wait for either (still in 8 ms steps, nothing under 16 ms reported). The measured frame clock of
   each mode (rAF interval, p50, while every frame changes something) is printed with it.
 
+``--floor`` adds the variant "no-canvas": the explorer with every grid left blank (explorer.js's drawGrid
+returns at once), i.e. the same handlers, DOM updates, style, layout and commits without any canvas drawn or
+handed to the compositor: what the update would cost if drawing the grids were free.
+
 ``--variant NAME=DIR`` adds a copy of the explorer files (explorer.js / explorer.css / core.js / mount.js
 found in DIR replace the package's) measured in the same run; rounds alternate between the variants (in
 reverse order every other round) so that a busy machine weighs on each alike. ``--trace DIR`` adds one traced
@@ -46,7 +50,7 @@ raw and gzip-compressed (target <= 60 kB gzipped), and the config bytes per expl
 depend on the machine and its load (the load average is printed).
 
     .venv/bin/python benchmarks/bench_widgets.py [-n 40] [--rounds 3] [--variant before=DIR]
-        [--modes 60hz,unthrottled] [--trace DIR]
+        [--modes 60hz,unthrottled] [--trace DIR] [--floor]
 
 e.g. against the last commit's view: mkdir /tmp/before && for f in explorer.js explorer.css; do
 git show HEAD:src/convviz/explorer/$f > /tmp/before/$f; done
@@ -147,6 +151,18 @@ def paint_stats(durations):
     rest = " ".join(f"{k}:{v}" for k, v in sorted(hist.items()))
     return (f"n={len(durations):3d}  p50={paint_q(durations, 50)}  p95={paint_q(durations, 95)}  "
             f"max={paint_q(durations, 100)} ms   (<16: {sum(d is None for d in durations)}; {rest})")
+
+
+DRAW_GRID = "function drawGrid(g, P) {"
+
+
+def blank_grids(directory: Path) -> Path:
+    """The package's explorer files in ``directory``, with drawGrid returning at once (--floor)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    js = (EXPLORER_DIR / "explorer.js").read_text(encoding="utf-8")
+    assert js.count(DRAW_GRID) == 1, "explorer.js's drawGrid changed: update DRAW_GRID"
+    (directory / "explorer.js").write_text(js.replace(DRAW_GRID, DRAW_GRID + " return;"), encoding="utf-8")
+    return directory
 
 
 def site_for(explorers, assets: Path | None, directory: Path) -> Path:
@@ -288,6 +304,8 @@ def main():
     ap.add_argument("--trace", metavar="DIR", help="also trace parameter events of each variant (60 Hz): main-thread "
                     "time per event by rendering step, and DIR/trace-NAME.json (chrome://tracing, Perfetto)")
     ap.add_argument("--modes", default="60hz,unthrottled", help=f"browser modes, comma-separated, of {sorted(MODES)}")
+    ap.add_argument("--floor", action="store_true", help='also measure "no-canvas": the explorer with its grids '
+                    "left blank (the cost of everything but drawing them)")
     args = ap.parse_args()
     modes = [m for m in args.modes.split(",") if m]
     assert modes and all(m in MODES for m in modes), args.modes
@@ -295,9 +313,11 @@ def main():
                  cw.explore_transpose(input_size=4, kernel_size=3, stride=2, padding=1),
                  cw.explore_gradient(input_size=8, stride=2, channels=3, filters=2, delta="random")]
     variants = [(v.split("=", 1)[0], Path(v.split("=", 1)[1])) for v in args.variant] + [("current", None)]
-    results = {(mode, name): [] for mode in modes for name, _ in variants}
     loads = []
     with tempfile.TemporaryDirectory() as tmp:
+        if args.floor:
+            variants.insert(0, ("no-canvas", blank_grids(Path(tmp) / "blank")))
+        results = {(mode, name): [] for mode in modes for name, _ in variants}
         sites = {name: site_for(explorers, d, Path(tmp) / name) for name, d in variants}
         for r in range(args.rounds):
             for mode in modes:

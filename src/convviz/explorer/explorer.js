@@ -521,8 +521,10 @@ function render({ model, el }) {
   });
   for (const side of root.querySelectorAll(".cvx-sides input")) {
     side.addEventListener("input", () => {
+      // the other three sides keep what is shown (an int pads every side; "same"/"valid" resolve to the pads)
       const cur = model.get("padding");
-      const four = Array.isArray(cur) ? (cur.length === 4 ? [...cur] : [cur[0], cur[0], cur[1], cur[1]]) : [0, 0, 0, 0];
+      const four = Array.isArray(cur) ? (cur.length === 4 ? [...cur] : [cur[0], cur[0], cur[1], cur[1]])
+        : Number.isInteger(cur) ? [cur, cur, cur, cur] : state ? [...state.r.geom.pads] : [0, 0, 0, 0];
       const v = side.value === "" ? 0 : Number(side.value);
       four[Number(side.dataset.side)] = v;
       set("padding", four);
@@ -565,13 +567,13 @@ function render({ model, el }) {
       if (typeof v === "number") setProp(input, "value", String(v));
       setProp(input.nextElementSibling, "textContent", typeof v === "number" ? String(v) : "");
     }
-    const lk = locked();
-    for (const n of ["input_size", "kernel_size", "channels"]) {
+    // a given x fixes the input size and channels; a given w the kernel size, channels and filters
+    const xGiven = locked(), wGiven = !!(model.get("w") && model.get("w").length);
+    const fixed = { input_size: xGiven, kernel_size: wGiven, channels: xGiven || wGiven, filters: wGiven };
+    for (const [n, off] of Object.entries(fixed)) {
       const c = root.querySelector(`[data-ctl=${n}] input`);
-      if (c && (n !== "kernel_size" || (model.get("w") && model.get("w").length))) setProp(c, "disabled", lk);
+      if (c) setProp(c, "disabled", off);
     }
-    const fctl = root.querySelector("[data-ctl=filters] input");
-    if (fctl) setProp(fctl, "disabled", !!(model.get("w") && model.get("w").length));
     const padSel = $("select[name=padding]"), sides = $(".cvx-sides");
     const pv = p.padding;
     const custom = Array.isArray(pv) || (typeof pv === "number" && (pv > 3 || pv < 0));
@@ -642,7 +644,9 @@ function render({ model, el }) {
     flush();
   }
 
+  let shownError = "";
   function showError(msg) {
+    shownError = msg;
     setProp(errorBox, "hidden", !msg);
     setProp(errorBox, "textContent", msg ? "⚠ " + msg : "");
     if (root.classList.contains("cvx-invalid") !== !!msg) root.classList.toggle("cvx-invalid", !!msg);
@@ -934,7 +938,7 @@ function render({ model, el }) {
     if (json === g.canvas.dataset.values) return;
     let lo = Infinity, hi = -Infinity;
     for (const row of values) for (const v of row) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    g.d = { ...g.d, vals: values, lo, hi, root, sig: `${root}|v${json}` };
+    g.d = { ...g.d, vals: values, lo, hi, root, sig: `${root}|v${json}`, fontPx: 0 }; // longer numbers: a smaller font
     g.canvas.dataset.values = json;
     dirty.add(g);
   }
@@ -958,7 +962,7 @@ function render({ model, el }) {
     if (!state) return;
     clear(["cur", "tap", "kact", "link"]);
     clearBoxes();
-    const n = Math.min(model.get("step") || 0, state.steps - 1);
+    const n = Math.max(0, Math.min(model.get("step") || 0, state.steps - 1));
     setProp(stepInput, "max", String(state.steps - 1));
     setProp(stepInput, "value", String(n));
     setProp(stepInput.nextElementSibling, "textContent", `${n + 1} / ${state.steps}`);
@@ -1041,6 +1045,7 @@ function render({ model, el }) {
     const gg = grids[key];
     if (!gg || rr < 0 || cc < 0 || rr >= gg.d.rows || cc >= gg.d.cols) return; // e.g. a hover from before a resize
     clear(["link"]);
+    detail.querySelector(".cvx-link-text")?.remove(); // a cell with no line of its own leaves none behind
     const { p, cfg, r } = state, g = r.geom, C = cfg.x.length;
     const kind = key.replace(/[\d_]+$/, ""), ids = key.slice(kind.length).split("_").map(Number);
     const gv = grids[key] ? grids[key].d.vals[rr][cc] : null;
@@ -1156,7 +1161,10 @@ function render({ model, el }) {
   panels.addEventListener("focusout", (e) => {
     const canvas = e.target.closest && e.target.closest("canvas.cvx-grid");
     const g = canvas && grids[canvas.dataset.grid];
-    if (g) { g.cursor = null; dirty.add(g); flush(); }
+    if (!g) return;
+    g.cursor = null; dirty.add(g);
+    if (!hover) { clear(["link"]); detail.querySelector(".cvx-link-text")?.remove(); } // the pointer's link stays
+    flush();
   });
   function showCursor(key, rr, cc) {
     const g = grids[key];
@@ -1197,9 +1205,17 @@ function render({ model, el }) {
     fullPending = true;
     queueMicrotask(() => { fullPending = false; full(); });
   };
-  const onStep = () => { if (fullPending) return; drawStep(); if (hover && grids[hover[0]]) link(...hover); flush(); };
+  const onStep = () => {
+    if (fullPending) return;
+    const s = model.get("step"), ok = Number.isInteger(s) ? Math.min(Math.max(0, s), state ? state.steps - 1 : 0) : 0;
+    if (state && ok !== s) { model.set("step", ok); save(); return; } // (its own change event draws it)
+    drawStep(); if (hover && grids[hover[0]]) link(...hover); flush();
+  };
+  // Python's Explorer.update() refuses invalid values and says why in `error` (the traits keep their values)
+  const onError = () => { const m = model.get("error") || ""; if (m !== shownError) showError(m); };
   for (const k of PARAMS) model.on(`change:${k}`, onParam);
   model.on("change:step", onStep);
+  model.on("change:error", onError);
   // steady layout: the panels, the formula and the products line only ever grow while the width and the set of
   // grids stay (a kernel size going 4 -> 3 keeps the height it had): nothing below moves back and forth under
   // the reader's eyes, and a parameter change does not shift (and repaint) the rest of the page. The heights
@@ -1243,6 +1259,7 @@ function render({ model, el }) {
     if (steady) steady.disconnect();
     for (const k of PARAMS) model.off(`change:${k}`, onParam);
     model.off("change:step", onStep);
+    model.off("change:error", onError);
   };
 }
 

@@ -63,7 +63,9 @@ export function mountAll(doc = document) {
     host.querySelector(".convviz-explorer-fallback")?.remove();
     host.appendChild(el);
     host.convvizModel = model; // a hook for tests and the curious reader's console
-    explorer.render({ model, el });
+    // unmount(): what an explorer that is taken off the page calls (its observers and listeners go with it)
+    const cleanup = explorer.render({ model, el });
+    host.convvizUnmount = () => { if (typeof cleanup === "function") cleanup(); };
   }
 }
 

@@ -52,6 +52,7 @@
   function hide() {
     if (!shown) return;
     shown = false;
+    for (const h of box.querySelectorAll(".convviz-explorer-static")) if (h.convvizUnmount) h.convvizUnmount();
     for (const el of [...box.children]) if (!["TEMPLATE", "SCRIPT"].includes(el.tagName)) el.remove();
     box.hidden = true;
     const w = widget();

@@ -1,7 +1,8 @@
 """Explorer edge cases from a review of explorer.js: each test drives a static page as a reader (or Python,
 through the model) would and checks what the explorer shows afterwards.
 
-Editing one padding side keeps the other three; running sums that grow longer get a smaller font; an error
+Editing one padding side keeps the other three; the output sizes offered are those valid on both axes;
+running sums that grow longer get a smaller font; an error
 set from Python is shown; a linked view's line goes with its highlights; controls that a given x or w fixes
 are disabled; a step out of range is clamped; keyboard links end with the focus; an explorer taken off the
 page stops listening.
@@ -16,7 +17,7 @@ from explorer_support import READ_EXPLORER_JS, assert_shows_convviz, explorer_pa
 
 pytestmark = pytest.mark.browser
 
-PAD4, SUMS, GRAD, GIVEN_W, GIVEN_X = range(5)
+PAD4, SUMS, GRAD, GIVEN_W, GIVEN_X, ASYM = range(6)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,8 @@ def tab(tmp_path_factory):
         cw.explore_gradient(input_size=6, stride=2),
         cw.explore_conv(w=np.ones((3, 3))),
         cw.explore_conv(x=np.arange(16.0).reshape(4, 4)),
+        # padding differs by axis: the rows reach other output sizes than the columns
+        cw.explore_transpose(input_size=3, stride=2, padding=[0, 1, 2, 0]),
     ])
     with explorer_page(site, "/index.html") as (page, server, log):
         page.wait_for_selector(".convviz-explorer-static .convviz-explorer canvas.cvx-grid")
@@ -62,6 +65,28 @@ def test_editing_one_padding_side_keeps_the_other_three(tab):
     assert_shows_convviz(shown)
     sides.nth(3).fill("2")
     assert read(page, PAD4)["state"]["padding"] == [3, 4, 4, 2]
+
+
+def test_output_sizes_offered_are_the_ones_python_accepts(tab):
+    page, _ = tab
+    e = cw.explore_transpose(input_size=3, stride=2, padding=[0, 1, 2, 0])
+    valid = [s for s in range(1, 40) if e.check(output_size=s) is None]
+    sel = root(page, ASYM).locator("select[name=output_size]")
+    offered = [v for v in sel.locator("option").evaluate_all("os => os.map(o => o.value)") if v]
+    assert offered == [str(s) for s in valid], (offered, valid)
+    for v in offered:
+        sel.select_option(v)
+        shown = read(page, ASYM)
+        assert shown["error"] == "" and shown["state"]["output_size"] == int(v)
+        assert_shows_convviz(shown)
+    # a (rows, columns) pair from Python: shown as it is, and reachable when Python says so
+    for pair in ([7, 6], [6, 6], [7, 7]):
+        model_set(page, ASYM, "output_size", pair)
+        label = sel.evaluate("s => s.options[s.selectedIndex].textContent")
+        assert label.startswith(f"{pair[0]} × {pair[1]}"), label
+        assert ("not reachable" in label) == (e.check(output_size=pair) is not None), (pair, label)
+        assert read(page, ASYM)["error"] == (e.check(output_size=pair) or "")
+    model_set(page, ASYM, "output_size", None)
 
 
 def test_running_sums_that_grow_longer_get_a_font_that_fits(tab):

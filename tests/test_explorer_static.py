@@ -291,6 +291,7 @@ def test_anywidget_bundle_renders_with_a_model(tab):
     (TRANSPOSE, dict(output_size=6, output_padding=1)), (TRANSPOSE, dict(padding="same", output_padding=1)),
     (TRANSPOSE, dict(padding=[3, 3, 0, 0], input_size=1, kernel_size=3, output_padding=0)),
     (GRADIENT, dict(kernel_size=7, padding=0)), (GRADIENT, dict(stride=5)),
+    (GRADIENT, dict(delta="zeros")), (TRANSPOSE, dict(role="output")), (CONV, dict(stride=2.5)),
 ])
 def test_rejections_in_the_page_equal_pythons(tab, i, params):
     """The explorer in the page rejects exactly what Explorer.check (convviz + the explorer's limits) rejects,

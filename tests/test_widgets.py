@@ -208,3 +208,67 @@ def test_import_convviz_does_not_import_widget_libraries():
     code = "import sys, convviz; convviz.render; print('ipywidgets' in sys.modules, 'anywidget' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+# -- data and values an explorer cannot show: a ValueError naming them, never a broken page ---------------
+@pytest.mark.parametrize("x, words", [
+    ([[1.0, np.nan], [0, 1]], "x must be finite"),
+    ([[1.0, np.inf], [0, 1]], "x must be finite"),
+    (np.zeros((0, 5)), "x must not have an empty axis"),
+    ([[1, 2], [3]], "x must be array-like"),
+    ([["a"]], "x must have a real numeric dtype"),
+    (np.ones((2, 2)) * (1 + 1j), "x must have a real numeric dtype"),
+])
+def test_data_an_explorer_cannot_show_is_refused_by_name(x, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        cw.explore_conv(x)
+    with pytest.raises(ValueError, match=re.escape(words.replace("x ", "w ", 1))):
+        cw.explore_conv(w=x)
+    e = cw.explore_conv()
+    assert e.update(x=x) is False and words in e.error and e.x == []
+
+
+def test_update_takes_arrays_and_2d_lists_as_the_constructor_does():
+    e = cw.explore_conv()
+    assert e.update(x=np.ones((1, 5, 5)), w=np.ones((3, 3))) is True, e.error
+    assert np.asarray(e.x).shape == (1, 5, 5) and np.asarray(e.w).shape == (1, 1, 3, 3)
+    assert e.update(x=[[1, 2, 3], [4, 5, 6], [7, 8, 9]]) is True, e.error
+    assert np.asarray(e.x).shape == (1, 3, 3)
+
+
+def test_numpy_scalars_and_whole_floats_are_plain_numbers_to_the_page():
+    e = cw.explore_conv(input_size=np.int64(6), stride=2.0, padding=1.0)
+    assert (e.input_size, e.stride, e.padding, e.error) == (6, 2, 1, "")
+    assert type(e.stride) is int and type(e.padding) is int
+    e.stride = np.int64(3)  # set directly: the page still gets JSON
+    cfg = json.loads(re.search(r"<script type='application/json'>(.*?)</script>", e.static_html(), re.S).group(1))
+    assert cfg["stride"] == 3 and e.error == ""
+    assert e.check(stride=2.0, dilation=np.float64(1)) is None  # the browser takes 2.0 as 2, and so does Python
+    assert "stride must be an integer" in e.check(stride=2.5)
+
+
+@pytest.mark.parametrize("name", ["input_size", "kernel_size", "channels", "filters"])
+def test_a_size_that_is_not_an_integer_is_a_value_error_with_the_range(name):
+    lo, hi = cw.LIMITS[name]
+    with pytest.raises(ValueError, match=re.escape(f"{name} must be an integer in [{lo}, {hi}], got 5.5")):
+        cw.explore_conv(**{name: 5.5})
+
+
+def test_static_config_cannot_end_its_script_block_early():
+    e = cw.explore_conv()
+    e.padding = "</script><!--<script>"
+    html_text = e.static_html()
+    payload = re.search(r"<script type='application/json'>(.*?)</script>", html_text, re.S).group(1)
+    assert "<" not in payload
+    assert json.loads(payload)["padding"] == "</script><!--<script>"
+
+
+def test_limits_and_choices_are_core_js_ones():
+    """Python's check() and core.js apply the same explorer limits and named choices (read from core.js by Node)."""
+    core = (cw.ASSET_DIR / "core.js").as_uri()
+    out = subprocess.run(["node", "--input-type=module", "-e",
+                          f"import {{LIMITS, CHOICES}} from {json.dumps(core)}; console.log(JSON.stringify({{LIMITS, CHOICES}}))"],
+                         capture_output=True, text=True, check=True, timeout=60)
+    js = json.loads(out.stdout)
+    assert {k: tuple(v) for k, v in js["LIMITS"].items()} == cw.LIMITS
+    assert {k: tuple(v) for k, v in js["CHOICES"].items()} == cw.CHOICES

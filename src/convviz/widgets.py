@@ -32,12 +32,14 @@ import traitlets as t
 from . import style
 
 __all__ = ["explore_conv", "explore_transpose", "explore_gradient", "Explorer", "ASSET_DIR",
-           "LIMITS", "PARAMS", "esm_source", "static_html", "nokernel_html"]
+           "LIMITS", "CHOICES", "PARAMS", "esm_source", "static_html", "nokernel_html"]
 
 ASSET_DIR = Path(__file__).resolve().parent / "explorer"
 #: explorer limits (beyond convviz's own rules), the same as LIMITS in core.js
 LIMITS = {"input_size": (1, 16), "kernel_size": (1, 7), "stride": (1, 4), "dilation": (1, 3),
           "channels": (1, 3), "filters": (1, 2)}
+#: the explorer's named choices, the same as CHOICES in core.js
+CHOICES = {"mode": ("conv", "transpose", "gradient"), "delta": ("ones", "random"), "role": ("input", "gradient")}
 #: the traits that define what is shown (the step is separate)
 PARAMS = ("mode", "input_size", "kernel_size", "stride", "padding", "dilation", "channels", "filters",
           "output_padding", "output_size", "delta", "x", "w", "role")
@@ -67,8 +69,21 @@ def _base() -> dict:
     return {"x": BASE_X.tolist(), "xt": BASE_XT.tolist(), "w": BASE_W.tolist(), "delta": BASE_DELTA.tolist()}
 
 
+def _explorer_array(a, name):
+    """``a`` as a float array an explorer can show: real numbers (convviz's dtype rule), no empty axis, and
+    finite (the page's config is JSON, which has no NaN or inf)."""
+    from .validate import as_float_array
+
+    a = as_float_array(a, name).astype(float)
+    if 0 in a.shape:
+        raise ValueError(f"{name} must not have an empty axis, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite in an explorer (no NaN or inf): the page's config is JSON")
+    return a
+
+
 def _as_chw(a, name):
-    a = np.asarray(a, dtype=float)
+    a = _explorer_array(a, name)
     if a.ndim == 2:
         return a[None]
     if a.ndim == 3:
@@ -79,7 +94,7 @@ def _as_chw(a, name):
 
 
 def _as_w4(a, name):
-    a = np.asarray(a, dtype=float)
+    a = _explorer_array(a, name)
     if a.ndim == 2:
         return a[None, None]
     if a.ndim == 4:
@@ -92,12 +107,27 @@ def _tup(v):
 
 
 def _num(v):
-    """Plain JSON-able ints for numpy integers; lists for tuples."""
+    """Plain JSON-able values: ints for numpy integers and for whole-number floats (the browser's numbers
+    cannot tell 2.0 from 2, so the explorer takes both alike), floats for numpy floats, lists for tuples."""
     if isinstance(v, (tuple, list)):
         return [_num(u) for u in v]
-    if isinstance(v, np.integer):
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (np.integer,)):
         return int(v)
+    if isinstance(v, (float, np.floating)):
+        return int(v) if float(v).is_integer() else float(v)
     return v
+
+
+def _json_default(v):
+    """json.dumps' fallback for values set on traits directly (``w.stride = np.int64(2)``)."""
+    if isinstance(v, (np.generic, np.ndarray)):
+        return _num(v.tolist())
+    raise TypeError(f"{type(v).__name__} is not JSON serializable")
+
+
+_INT_TRAITS = ("input_size", "kernel_size", "channels", "filters", "step")
 
 
 class Explorer(anywidget.AnyWidget):
@@ -129,6 +159,12 @@ class Explorer(anywidget.AnyWidget):
         kwargs.setdefault("base", _base())
         kwargs.setdefault("colors", dict(style.COLORS))
         kwargs = {k: _num(v) for k, v in kwargs.items()}
+        for name in _INT_TRAITS:  # a ValueError with the range, not traitlets' TraitError
+            v = kwargs.get(name, 0)
+            if not isinstance(v, int) or isinstance(v, bool):
+                lo, hi = LIMITS.get(name, (0, None))
+                rng = f"an integer in [{lo}, {hi}]" if hi is not None else "a non-negative integer"
+                raise ValueError(f"{name} must be {rng}, got {v!r}")
         super().__init__(**kwargs)
         self.error = self.check() or ""
         self.observe(self._revalidate, names=list(PARAMS))
@@ -139,7 +175,10 @@ class Explorer(anywidget.AnyWidget):
     # -- validation (the same rules as core.js: explorer limits, then convviz's own ValueError) ----------------
     def check(self, **values) -> str | None:
         """convviz's error text for the current values updated with ``values``, or None if they are valid."""
-        p = {n: values.get(n, getattr(self, n)) for n in PARAMS}
+        p = {n: _num(values.get(n, getattr(self, n))) for n in PARAMS}
+        for name, opts in CHOICES.items():
+            if p[name] not in opts:
+                return f"{name} must be one of {', '.join(map(repr, opts))} in this explorer, got {p[name]!r}"
         for name, (lo, hi) in LIMITS.items():
             v = p[name]
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not lo <= v <= hi:
@@ -147,14 +186,14 @@ class Explorer(anywidget.AnyWidget):
         import convviz as cv
 
         C, n, k = p["channels"], p["input_size"], p["kernel_size"]
-        x = np.asarray(p["x"], float) if p["x"] else np.zeros((C, n, n))
-        C = x.shape[0]
         O = p["filters"]
         transposed = p["mode"] == "transpose"
-        if p["w"]:
-            w = np.asarray(p["w"], float)
-        else:
-            w = np.zeros((C, O, k, k) if transposed else (O, C, k, k))
+        try:
+            x = _as_chw(p["x"], "x") if len(p["x"]) else np.zeros((C, n, n))
+            C = x.shape[0]
+            w = _as_w4(p["w"], "w") if len(p["w"]) else np.zeros((C, O, k, k) if transposed else (O, C, k, k))
+        except ValueError as exc:
+            return str(exc)
         try:
             if transposed:
                 cv.conv_transpose2d(x[None], w, _tup(p["stride"]), _tup(p["padding"]), _tup(p["output_padding"]),
@@ -173,6 +212,14 @@ class Explorer(anywidget.AnyWidget):
             if name not in PARAMS and name != "step":
                 raise KeyError(f"no parameter named {name!r}; parameters: {list(PARAMS) + ['step']}")
         values = {k: _num(v) for k, v in values.items()}
+        try:  # data as the traits hold them: (C, H, W) and 4-D lists
+            for name, shape in (("x", _as_chw), ("w", _as_w4)):
+                v = values.get(name)  # ([] is "no data of its own": the default arrays)
+                if v is not None and not (isinstance(v, (list, tuple)) and not len(v)):
+                    values[name] = shape(v, name).tolist()
+        except ValueError as exc:
+            self.error = str(exc)
+            return False
         problem = self.check(**values)
         if problem:
             self.error = problem
@@ -214,7 +261,8 @@ class Explorer(anywidget.AnyWidget):
 
 def static_html(config: dict) -> str:
     """The explorer for a page without a kernel: a JSON config that explorer/mount.js turns into a live view."""
-    payload = json.dumps(config, separators=(",", ":")).replace("</", "<\\/")
+    # no NaN/inf (not JSON); "<" escaped, so that no "</script" or "<!--" in a value can end the block early
+    payload = json.dumps(config, separators=(",", ":"), allow_nan=False, default=_json_default).replace("<", "\\u003c")
     mode = html.escape(str(config.get("mode", "conv")))
     return (
         f"<div class='convviz-explorer-static' data-mode='{mode}'>"

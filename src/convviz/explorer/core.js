@@ -402,7 +402,14 @@ export const LIMITS = { input_size: [1, 16], kernel_size: [1, 7], stride: [1, 4]
                         channels: [1, 3], filters: [1, 2] };
 
 /** Explorer limits (beyond convviz's rules): a message naming the parameter and its range. */
+/** The explorer's named choices (convviz.widgets.CHOICES). */
+export const CHOICES = { mode: ["conv", "transpose", "gradient"], delta: ["ones", "random"], role: ["input", "gradient"] };
+
 export function checkLimits(p) {
+  for (const [name, opts] of Object.entries(CHOICES)) {
+    if (p[name] !== undefined && !opts.includes(p[name]))
+      fail(`${name} must be one of ${opts.map(pyRepr).join(", ")} in this explorer, got ${pyRepr(p[name])}`);
+  }
   for (const [name, [lo, hi]] of Object.entries(LIMITS)) {
     if (p[name] === undefined) continue;
     const v = p[name];

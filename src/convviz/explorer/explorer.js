@@ -534,7 +534,7 @@ function render({ model, el }) {
   if (osSel) osSel.addEventListener("change", () => {
     const v = osSel.value; // read first: setting output_padding redraws the options
     if (v === "") set("output_size", null);
-    else { model.set("output_padding", 0); set("output_size", Number(v)); }
+    else { model.set("output_padding", 0); set("output_size", v.includes(",") ? v.split(",").map(Number) : Number(v)); }
   });
   const opIn = $("input[name=output_padding]");
   if (opIn) opIn.addEventListener("input", () => { model.set("output_size", null); set("output_padding", Number(opIn.value)); });
@@ -584,14 +584,21 @@ function render({ model, el }) {
       sides.querySelectorAll("input").forEach((inp, n) => { if (document.activeElement !== inp) setProp(inp, "value", String(four[n])); });
     }
     if (osSel) {
-      const sizes = state && state.r.validSizes ? state.r.validSizes[0] : [];
-      const cur = p.output_size;
+      // one size for both axes: those valid for the rows and the columns (asymmetric padding can differ);
+      // a (rows, columns) pair set from Python is shown as it is
+      const [rs, cs] = state && state.r.validSizes ? state.r.validSizes : [[], []];
+      const sizes = rs.filter((s) => cs.includes(s));
+      const cur = p.output_size, pairCur = Array.isArray(cur);
+      const key = cur === null || cur === undefined ? "" : pairCur ? cur.join(",") : String(cur);
       const opts = [`<option value="">auto (output_padding)</option>`]
         .concat(sizes.map((s) => `<option value="${s}">${s}</option>`));
-      if (cur !== null && cur !== undefined && !sizes.includes(cur)) opts.push(`<option value="${cur}">${cur} (not reachable)</option>`);
+      if (key && (pairCur || !sizes.includes(cur))) {
+        const ok = pairCur ? rs.includes(cur[0]) && cs.includes(cur[1]) : false;
+        opts.push(`<option value="${esc(key)}">${esc(pairCur ? cur.join(" × ") : key)}${ok ? "" : " (not reachable)"}</option>`);
+      }
       const html = opts.join("");
       if (html !== osHTML) { osSel.innerHTML = html; osHTML = html; }
-      setProp(osSel, "value", cur === null || cur === undefined ? "" : String(cur));
+      setProp(osSel, "value", key);
     }
     if (dSel) setProp(dSel, "value", p.delta || "ones");
   }

@@ -216,6 +216,22 @@ READ_EXPLORER_JS = r"""(i) => {
 }"""
 
 
+def read_explorer(page, i: int) -> dict:
+    """READ_EXPLORER_JS for the i-th static explorer of the page."""
+    return page.evaluate(READ_EXPLORER_JS, i)
+
+
+def explorer_root(page, i: int):
+    """The i-th static explorer's root element (a locator)."""
+    return page.locator(".convviz-explorer-static").nth(i).locator(".convviz-explorer")
+
+
+# explorer.js's number format and font stack, for tests that measure the labels it draws
+FMT_JS = ("(v) => Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : "
+          "Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2)")
+FONT_STACK = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace'
+
+
 def hover_cell(page, root, key: str, r: int, c: int):
     """Move the mouse over cell (r, c) of grid ``key`` (a canvas) inside the explorer ``root`` (a locator)."""
     canvas = root.locator(f"canvas[data-grid='{key}']")

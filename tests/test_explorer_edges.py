@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from convviz import widgets as cw
-from explorer_support import READ_EXPLORER_JS, assert_shows_convviz, explorer_page, hover_cell, write_static_page
+from explorer_support import (FMT_JS, FONT_STACK, assert_shows_convviz, explorer_page, hover_cell, write_static_page,
+                              explorer_root as root, read_explorer as read)
 
 pytestmark = pytest.mark.browser
 
@@ -38,14 +39,6 @@ def tab(tmp_path_factory):
         yield page, log
         assert not log["console"], log["console"]
         assert not log["page"], log["page"]
-
-
-def read(page, i):
-    return page.evaluate(READ_EXPLORER_JS, i)
-
-
-def root(page, i):
-    return page.locator(".convviz-explorer-static").nth(i).locator(".convviz-explorer")
 
 
 def model_set(page, i, name, value):
@@ -94,8 +87,8 @@ def test_running_sums_that_grow_longer_get_a_font_that_fits(tab):
     widths = """() => {
         const c = document.querySelectorAll('.convviz-explorer-static')[1].querySelector('canvas[data-grid="f0"]');
         const g = document.createElement('canvas').getContext('2d'), cell = Number(c.dataset.cell);
-        const fmt = (v) => Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
-        g.font = `${c.dataset.font}px ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace`;
+        const fmt = """ + FMT_JS + """;
+        g.font = `${c.dataset.font}px """ + FONT_STACK + """`;
         return [Number(c.dataset.font), cell, Math.max(...JSON.parse(c.dataset.values).flat().map((v) => g.measureText(fmt(v)).width))];
     }"""
     model_set(page, SUMS, "step", 0)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from convviz import widgets as cw
-from explorer_support import explorer_page, write_static_page
+from explorer_support import FMT_JS, FONT_STACK, explorer_page, write_static_page
 
 pytestmark = pytest.mark.browser
 
@@ -190,8 +190,8 @@ def test_numbers_fit_their_cells(tmp_path, width):
         })""")
         widths = page.evaluate("""(grids) => {
             const g = document.createElement('canvas').getContext('2d');
-            const FONT = 'ui-monospace, SFMono-Regular, Menlo, Consolas, "DejaVu Sans Mono", monospace';
-            const fmt = (v) => Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
+            const FONT = '""" + FONT_STACK + """';
+            const fmt = """ + FMT_JS + """;
             return grids.map((d) => {
                 if (d.font === null) return null;
                 g.font = `${d.font}px ${FONT}`;

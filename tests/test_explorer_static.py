@@ -16,7 +16,8 @@ import pytest
 import convviz as cv
 from convviz import style
 from convviz import widgets as cw
-from explorer_support import READ_EXPLORER_JS, assert_shows_convviz, explorer_page, hover_cell, write_static_page
+from explorer_support import (assert_shows_convviz, explorer_page, hover_cell, write_static_page,
+                              explorer_root as root, read_explorer as read)
 
 pytestmark = pytest.mark.browser
 
@@ -39,14 +40,6 @@ def tab(tmp_path_factory):
         assert not log["console"], log["console"]
         assert not log["page"], log["page"]
         assert not log["failed"] and not log["blocked"] and not log["status"], log
-
-
-def read(page, i):
-    return page.evaluate(READ_EXPLORER_JS, i)
-
-
-def root(page, i):
-    return page.locator(".convviz-explorer-static").nth(i).locator(".convviz-explorer")
 
 
 def test_every_explorer_mounts_with_convviz_numbers(tab):

@@ -113,7 +113,7 @@ def _num(v):
         return [_num(u) for u in v]
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
-    if isinstance(v, (np.integer,)):
+    if isinstance(v, np.integer):
         return int(v)
     if isinstance(v, (float, np.floating)):
         return int(v) if float(v).is_integer() else float(v)

@@ -401,10 +401,10 @@ export function compute(cfg) {
 export const LIMITS = { input_size: [1, 16], kernel_size: [1, 7], stride: [1, 4], dilation: [1, 3],
                         channels: [1, 3], filters: [1, 2] };
 
-/** Explorer limits (beyond convviz's rules): a message naming the parameter and its range. */
 /** The explorer's named choices (convviz.widgets.CHOICES). */
 export const CHOICES = { mode: ["conv", "transpose", "gradient"], delta: ["ones", "random"], role: ["input", "gradient"] };
 
+/** Explorer limits and choices (beyond convviz's rules): a message naming the parameter and what it may be. */
 export function checkLimits(p) {
   for (const [name, opts] of Object.entries(CHOICES)) {
     if (p[name] !== undefined && !opts.includes(p[name]))

@@ -521,10 +521,10 @@ function render({ model, el }) {
   });
   for (const side of root.querySelectorAll(".cvx-sides input")) {
     side.addEventListener("input", () => {
-      // the other three sides keep what is shown (an int pads every side; "same"/"valid" resolve to the pads)
+      // the other three sides keep what is shown (the sides show for a list, or an int that pads every side)
       const cur = model.get("padding");
       const four = Array.isArray(cur) ? (cur.length === 4 ? [...cur] : [cur[0], cur[0], cur[1], cur[1]])
-        : Number.isInteger(cur) ? [cur, cur, cur, cur] : state ? [...state.r.geom.pads] : [0, 0, 0, 0];
+        : Number.isInteger(cur) ? [cur, cur, cur, cur] : [0, 0, 0, 0];
       const v = side.value === "" ? 0 : Number(side.value);
       four[Number(side.dataset.side)] = v;
       set("padding", four);
@@ -639,7 +639,7 @@ function render({ model, el }) {
     showError("");
     syncControls(p);
     drawPanels();
-    const step = Math.min(Math.max(0, model.get("step") || 0), state.steps - 1);
+    const step = clampStep(model.get("step"));
     setProp(stepInput, "max", String(state.steps - 1));
     if (step !== model.get("step")) {
       fullPending = true; // drawStep follows: the step's change handler need not draw it first
@@ -652,6 +652,9 @@ function render({ model, el }) {
   }
 
   let shownError = "";
+  /** A step of the current state: a whole number in [0, steps - 1] (0 for anything else). */
+  const clampStep = (s) => (Number.isInteger(s) ? Math.min(Math.max(0, s), state.steps - 1) : 0);
+
   function showError(msg) {
     shownError = msg;
     setProp(errorBox, "hidden", !msg);
@@ -969,7 +972,7 @@ function render({ model, el }) {
     if (!state) return;
     clear(["cur", "tap", "kact", "link"]);
     clearBoxes();
-    const n = Math.max(0, Math.min(model.get("step") || 0, state.steps - 1));
+    const n = clampStep(model.get("step"));
     setProp(stepInput, "max", String(state.steps - 1));
     setProp(stepInput, "value", String(n));
     setProp(stepInput.nextElementSibling, "textContent", `${n + 1} / ${state.steps}`);
@@ -1047,17 +1050,16 @@ function render({ model, el }) {
   }
 
   // ----------------------------------------------------------------- linked views (hover, focus + arrows)
+  function unlink() { clear(["link"]); detail.querySelector(".cvx-link-text")?.remove(); }
   function link(key, rr, cc) {
     if (!state) return;
     const gg = grids[key];
     if (!gg || rr < 0 || cc < 0 || rr >= gg.d.rows || cc >= gg.d.cols) return; // e.g. a hover from before a resize
-    clear(["link"]);
-    detail.querySelector(".cvx-link-text")?.remove(); // a cell with no line of its own leaves none behind
+    unlink(); // (a cell with no line of its own leaves none behind)
     const { p, cfg, r } = state, g = r.geom, C = cfg.x.length;
     const kind = key.replace(/[\d_]+$/, ""), ids = key.slice(kind.length).split("_").map(Number);
     const gv = grids[key] ? grids[key].d.vals[rr][cc] : null;
     const say = (html, prefix = true) => {
-      detail.querySelector(".cvx-link-text")?.remove();
       detail.insertAdjacentHTML("beforeend", `<span class="cvx-link-text" data-value="${gv}">` +
         (prefix ? `${esc(grids[key] ? grids[key].d.label : key)}[${rr}, ${cc}] = ${fmt(gv)} — ` : "") + `${html}</span>`);
     };
@@ -1135,7 +1137,7 @@ function render({ model, el }) {
     flush();
   });
   panels.addEventListener("pointerleave", () => {
-    hover = null; clear(["link"]); detail.querySelector(".cvx-link-text")?.remove(); flush();
+    hover = null; unlink(); flush();
   });
   panels.addEventListener("click", (e) => {
     const hit = cellFromEvent(e);
@@ -1170,7 +1172,7 @@ function render({ model, el }) {
     const g = canvas && grids[canvas.dataset.grid];
     if (!g) return;
     g.cursor = null; dirty.add(g);
-    if (!hover) { clear(["link"]); detail.querySelector(".cvx-link-text")?.remove(); } // the pointer's link stays
+    if (!hover) unlink(); // the pointer's link stays
     flush();
   });
   function showCursor(key, rr, cc) {
@@ -1214,8 +1216,8 @@ function render({ model, el }) {
   };
   const onStep = () => {
     if (fullPending) return;
-    const s = model.get("step"), ok = Number.isInteger(s) ? Math.min(Math.max(0, s), state ? state.steps - 1 : 0) : 0;
-    if (state && ok !== s) { model.set("step", ok); save(); return; } // (its own change event draws it)
+    const s = model.get("step");
+    if (state && clampStep(s) !== s) { model.set("step", clampStep(s)); save(); return; } // (its own change event draws it)
     drawStep(); if (hover && grids[hover[0]]) link(...hover); flush();
   };
   // Python's Explorer.update() refuses invalid values and says why in `error` (the traits keep their values)
